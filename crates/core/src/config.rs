@@ -1,1 +1,1043 @@
-//! The configuration file.
+//! The configuration file: TOML, `version = 1`, validated before anything starts.
+//!
+//! Loading runs in three passes, each of which reports `FILE:LINE: key: problem`:
+//! 1. `${VAR}` and `${VAR:-default}` are expanded, line by line, so secrets stay out of the file;
+//! 2. the TOML is read into typed structs that refuse unknown keys (a typo is an error, never
+//!    silently ignored);
+//! 3. the values are checked against each other (watch names exist, queries parse, each source
+//!    has the keys its kind needs).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::query::MentionQuery;
+
+/// The only config format version this build reads.
+pub const CONFIG_VERSION: u32 = 1;
+
+/// A duration written as `30s`, `5m`, `2h`, `7d`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Interval(pub Duration);
+
+impl<'de> Deserialize<'de> for Interval {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Interval, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        crate::time::parse_duration(&raw)
+            .map(Interval)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for Interval {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("{}s", self.0.as_secs()))
+    }
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Format version; must be 1.
+    pub version: u32,
+    /// Where `index/` and `state.sqlite` live; relative paths are relative to the config file.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// The HTTP server.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// The brands to watch.
+    #[serde(default, rename = "watch")]
+    pub watches: Vec<WatchConfig>,
+    /// The feeds to poll.
+    #[serde(default, rename = "source")]
+    pub sources: Vec<SourceConfig>,
+    /// Spike detection.
+    #[serde(default)]
+    pub alerting: AlertingConfig,
+    /// Where alerts are sent.
+    #[serde(default, rename = "notify")]
+    pub notifiers: Vec<NotifyConfig>,
+    /// Sentiment scoring.
+    #[serde(default)]
+    pub sentiment: SentimentConfig,
+    /// The search index.
+    #[serde(default)]
+    pub index: IndexConfig,
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("./data")
+}
+
+/// `[server]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// API tokens; with none, the API is open to whoever reaches `listen`.
+    #[serde(default)]
+    pub tokens: Vec<TokenConfig>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            listen: default_listen(),
+            tokens: Vec::new(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:7878".to_string()
+}
+
+/// One API token.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Who holds it, for logs.
+    pub name: String,
+    /// The secret itself.
+    pub token: String,
+    /// What it may do.
+    #[serde(default)]
+    pub role: Role,
+}
+
+impl fmt::Debug for TokenConfig {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("TokenConfig")
+            .field("name", &self.name)
+            .field("token", &"<redacted>")
+            .field("role", &self.role)
+            .finish()
+    }
+}
+
+/// What a token may do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Read mentions, alerts and health.
+    #[default]
+    Read,
+    /// Also acknowledge and silence alerts, and ingest.
+    Admin,
+}
+
+/// `[[watch]]`: a brand and the query that finds it.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatchConfig {
+    /// Short name, used in tags and URLs.
+    pub name: String,
+    /// The query, in the search syntax.
+    pub query: String,
+}
+
+/// The collector kinds. One `match` on this enum is the registry of sources.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// RSS, Atom or JSON Feed (Google Alerts too).
+    Feed,
+    /// Hacker News through Algolia's search API.
+    Hackernews,
+    /// A Mastodon instance's hashtag timelines.
+    Mastodon,
+    /// Apple App Store customer reviews.
+    Appstore,
+    /// A Stack Exchange site.
+    Stackexchange,
+    /// GitHub issue and comment search.
+    Github,
+    /// A Lemmy instance's search.
+    Lemmy,
+    /// Bluesky post search (needs an app password).
+    Bluesky,
+    /// Reddit search (needs OAuth client credentials).
+    Reddit,
+}
+
+impl SourceKind {
+    /// The kind's name as written in the config and stored in `Mention.source`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Feed => "feed",
+            SourceKind::Hackernews => "hackernews",
+            SourceKind::Mastodon => "mastodon",
+            SourceKind::Appstore => "appstore",
+            SourceKind::Stackexchange => "stackexchange",
+            SourceKind::Github => "github",
+            SourceKind::Lemmy => "lemmy",
+            SourceKind::Bluesky => "bluesky",
+            SourceKind::Reddit => "reddit",
+        }
+    }
+
+    /// Whether the source searches for the watches' terms (rather than reading a fixed feed).
+    pub fn searches_watches(self) -> bool {
+        !matches!(self, SourceKind::Feed | SourceKind::Appstore)
+    }
+
+    /// The kind-specific keys this kind requires, and those it accepts.
+    fn keys(self) -> (&'static [&'static str], &'static [&'static str]) {
+        match self {
+            SourceKind::Feed => (&["url"], &[]),
+            SourceKind::Hackernews => (&[], &[]),
+            SourceKind::Mastodon => (&[], &["hashtags", "token"]),
+            SourceKind::Appstore => (&["app_id"], &["country"]),
+            SourceKind::Stackexchange => (&[], &["site", "key"]),
+            SourceKind::Github => (&[], &["token"]),
+            SourceKind::Lemmy => (&[], &[]),
+            SourceKind::Bluesky => (&["identifier", "app_password"], &[]),
+            SourceKind::Reddit => (&["client_id", "client_secret"], &["user_agent"]),
+        }
+    }
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// `[[source]]`: one feed to poll. Common keys first, then the keys only some kinds take.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Unique name; becomes `Mention.feed`.
+    pub name: String,
+    /// The collector kind.
+    pub kind: SourceKind,
+    /// How often to poll.
+    #[serde(default = "default_interval")]
+    pub interval: Interval,
+    /// The watches whose terms a searching source queries for.
+    #[serde(default)]
+    pub watches: Vec<String>,
+    /// Overrides the public endpoint (an instance, a mirror, a test server).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Off switch that keeps the entry in the file.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// `feed`: the feed's URL.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// `mastodon`: hashtags to follow (default: the watch names).
+    #[serde(default)]
+    pub hashtags: Option<Vec<String>>,
+    /// `mastodon`, `github`: an access token.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// `appstore`: the numeric app id.
+    #[serde(default)]
+    pub app_id: Option<String>,
+    /// `appstore`: the storefront country (default `us`).
+    #[serde(default)]
+    pub country: Option<String>,
+    /// `stackexchange`: the site (default `stackoverflow`).
+    #[serde(default)]
+    pub site: Option<String>,
+    /// `stackexchange`: an API key, for a larger quota.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// `bluesky`: the account handle.
+    #[serde(default)]
+    pub identifier: Option<String>,
+    /// `bluesky`: an app password.
+    #[serde(default)]
+    pub app_password: Option<String>,
+    /// `reddit`: OAuth client id.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// `reddit`: OAuth client secret.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// `reddit`: the User-Agent Reddit's rules ask for.
+    #[serde(default)]
+    pub user_agent: Option<String>,
+}
+
+impl fmt::Debug for SourceConfig {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secret = |value: &Option<String>| value.as_ref().map(|_| "<redacted>");
+        formatter
+            .debug_struct("SourceConfig")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("interval", &self.interval)
+            .field("watches", &self.watches)
+            .field("base_url", &self.base_url)
+            .field("enabled", &self.enabled)
+            .field("url", &self.url)
+            .field("hashtags", &self.hashtags)
+            .field("token", &secret(&self.token))
+            .field("app_id", &self.app_id)
+            .field("country", &self.country)
+            .field("site", &self.site)
+            .field("key", &secret(&self.key))
+            .field("identifier", &self.identifier)
+            .field("app_password", &secret(&self.app_password))
+            .field("client_id", &self.client_id)
+            .field("client_secret", &secret(&self.client_secret))
+            .field("user_agent", &self.user_agent)
+            .finish()
+    }
+}
+
+impl SourceConfig {
+    /// The kind-specific keys that are set, by name.
+    fn kind_keys_set(&self) -> Vec<&'static str> {
+        let set = [
+            ("url", self.url.is_some()),
+            ("hashtags", self.hashtags.is_some()),
+            ("token", self.token.is_some()),
+            ("app_id", self.app_id.is_some()),
+            ("country", self.country.is_some()),
+            ("site", self.site.is_some()),
+            ("key", self.key.is_some()),
+            ("identifier", self.identifier.is_some()),
+            ("app_password", self.app_password.is_some()),
+            ("client_id", self.client_id.is_some()),
+            ("client_secret", self.client_secret.is_some()),
+            ("user_agent", self.user_agent.is_some()),
+        ];
+        set.into_iter()
+            .filter(|(_, is_set)| *is_set)
+            .map(|(key, _)| key)
+            .collect()
+    }
+}
+
+fn default_interval() -> Interval {
+    Interval(Duration::from_secs(300))
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// `[alerting]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertingConfig {
+    /// The width of a counting bucket.
+    #[serde(default = "default_bucket")]
+    pub bucket: Interval,
+    /// How readily the detector fires.
+    #[serde(default)]
+    pub sensitivity: Sensitivity,
+}
+
+impl Default for AlertingConfig {
+    fn default() -> AlertingConfig {
+        AlertingConfig {
+            bucket: default_bucket(),
+            sensitivity: Sensitivity::default(),
+        }
+    }
+}
+
+fn default_bucket() -> Interval {
+    Interval(Duration::from_secs(300))
+}
+
+/// Detector sensitivity presets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sensitivity {
+    /// Only large spikes.
+    Fewer,
+    /// The default.
+    #[default]
+    Balanced,
+    /// Smaller spikes too.
+    More,
+}
+
+/// The notifier kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyKind {
+    /// An HTTP POST of the alert JSON, signed with `secret`.
+    Webhook,
+    /// A Slack incoming webhook.
+    Slack,
+    /// Email over SMTP.
+    Email,
+}
+
+/// `[[notify]]`: one channel alerts go to.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// The channel kind.
+    pub kind: NotifyKind,
+    /// A name for logs and metrics (default: the kind).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `webhook`, `slack`: where to POST.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// `webhook`: the HMAC signing secret.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// `email`: the SMTP server, `host:port`.
+    #[serde(default)]
+    pub smtp: Option<String>,
+    /// `email`: the sender.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// `email`: the recipients.
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// Only alerts for these watches (default: all).
+    #[serde(default)]
+    pub watches: Vec<String>,
+}
+
+impl fmt::Debug for NotifyConfig {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("NotifyConfig")
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("url", &self.url.as_ref().map(|_| "<redacted>"))
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("smtp", &self.smtp)
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .field("watches", &self.watches)
+            .finish()
+    }
+}
+
+/// `[sentiment]`.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SentimentConfig {
+    /// Words to add to or change in VADER's lexicon, with valences from −4 to 4.
+    #[serde(default)]
+    pub lexicon: BTreeMap<String, f64>,
+}
+
+/// `[index]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexConfig {
+    /// The tantivy writer's memory budget, in megabytes.
+    #[serde(default = "default_writer_heap_mb")]
+    pub writer_heap_mb: usize,
+    /// Commit after this many mentions…
+    #[serde(default = "default_commit_docs")]
+    pub commit_docs: usize,
+    /// …or after this long, whichever comes first.
+    #[serde(default = "default_commit_interval")]
+    pub commit_interval: Interval,
+    /// Delete mentions published longer ago than this (default: keep everything).
+    #[serde(default)]
+    pub retention: Option<Interval>,
+}
+
+impl Default for IndexConfig {
+    fn default() -> IndexConfig {
+        IndexConfig {
+            writer_heap_mb: default_writer_heap_mb(),
+            commit_docs: default_commit_docs(),
+            commit_interval: default_commit_interval(),
+            retention: None,
+        }
+    }
+}
+
+fn default_writer_heap_mb() -> usize {
+    256
+}
+
+fn default_commit_docs() -> usize {
+    50_000
+}
+
+fn default_commit_interval() -> Interval {
+    Interval(Duration::from_secs(2))
+}
+
+/// One problem in a config file, located.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// The key at fault, as a path (`source[2].interval`).
+    pub key: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// Everything wrong with a config file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// The file, as given.
+    pub file: String,
+    /// The problems, in file order.
+    pub problems: Vec<ConfigProblem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, problem) in self.problems.iter().enumerate() {
+            if index > 0 {
+                writeln!(formatter)?;
+            }
+            match problem.line {
+                Some(line) => write!(formatter, "{}:{line}: ", self.file)?,
+                None => write!(formatter, "{}: ", self.file)?,
+            }
+            if !problem.key.is_empty() {
+                write!(formatter, "{}: ", problem.key)?;
+            }
+            write!(formatter, "{}", problem.problem)?;
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Reads, expands and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError {
+            file: file.clone(),
+            problems: vec![ConfigProblem {
+                line: None,
+                key: String::new(),
+                problem: format!("cannot read the file: {error}"),
+            }],
+        })?;
+        let mut config = Config::parse(&text, &file, |name| std::env::var(name).ok())?;
+        if config.data_dir.is_relative() {
+            if let Some(parent) = path
+                .parent()
+                .filter(|parent| !parent.as_os_str().is_empty())
+            {
+                config.data_dir = parent.join(&config.data_dir);
+            }
+        }
+        Ok(config)
+    }
+
+    /// Parses and validates config text; `file` names it in errors, `env` looks up variables.
+    pub fn parse(
+        text: &str,
+        file: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let fail = |problems: Vec<ConfigProblem>| ConfigError {
+            file: file.to_string(),
+            problems,
+        };
+        let expanded = expand_env(text, &env).map_err(fail)?;
+        let document = toml_edit::Document::parse(expanded.as_str()).map_err(|error| {
+            let line = error.span().map(|span| line_of(&expanded, span.start));
+            fail(vec![ConfigProblem {
+                line,
+                key: String::new(),
+                problem: first_line(error.message()),
+            }])
+        })?;
+        let config: Config = toml::from_str(&expanded).map_err(|error| {
+            let span = error.span().unwrap_or(0..0);
+            fail(vec![ConfigProblem {
+                line: Some(line_of(&expanded, span.start)),
+                key: key_path_at(document.as_item(), &span),
+                problem: first_line(error.message()),
+            }])
+        })?;
+        let locator = Locator {
+            document: &document,
+            text: &expanded,
+        };
+        let problems = config.validate(&locator);
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(fail(problems))
+        }
+    }
+
+    /// The checks the types cannot make.
+    fn validate(&self, locator: &Locator<'_>) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        let mut report = |path: &[Segment], problem: String| {
+            problems.push(ConfigProblem {
+                line: locator.line(path),
+                key: render_path(path),
+                problem,
+            });
+        };
+        if self.version != CONFIG_VERSION {
+            report(
+                &[key("version")],
+                format!(
+                    "version {} is not supported; this build reads version {CONFIG_VERSION}",
+                    self.version
+                ),
+            );
+        }
+        if self.server.listen.parse::<SocketAddr>().is_err() {
+            report(
+                &[key("server"), key("listen")],
+                format!(
+                    "`{}` is not an address like 127.0.0.1:7878",
+                    self.server.listen
+                ),
+            );
+        }
+        for (index, token) in self.server.tokens.iter().enumerate() {
+            if token.token.len() < 16 {
+                report(
+                    &[key("server"), key("tokens"), at(index), key("token")],
+                    "tokens must be at least 16 characters long".into(),
+                );
+            }
+        }
+        let mut watch_names = BTreeSet::new();
+        for (index, watch) in self.watches.iter().enumerate() {
+            if !is_name(&watch.name) {
+                report(
+                    &[key("watch"), at(index), key("name")],
+                    format!(
+                        "`{}` is not a name: use letters, digits, `-` and `_`",
+                        watch.name
+                    ),
+                );
+            } else if !watch_names.insert(watch.name.as_str()) {
+                report(
+                    &[key("watch"), at(index), key("name")],
+                    format!("watch `{}` is defined twice", watch.name),
+                );
+            }
+            if let Err(error) = MentionQuery::parse(&watch.query) {
+                report(
+                    &[key("watch"), at(index), key("query")],
+                    format!("at character {}: {}", error.column, error.message),
+                );
+            } else if watch.query.trim().is_empty() {
+                report(
+                    &[key("watch"), at(index), key("query")],
+                    "the query is empty: it would match every mention".into(),
+                );
+            }
+        }
+        let mut source_names = BTreeSet::new();
+        for (index, source) in self.sources.iter().enumerate() {
+            let here = |name: &'static str| [key("source"), at(index), key(name)];
+            if !is_name(&source.name) {
+                report(
+                    &here("name"),
+                    format!(
+                        "`{}` is not a name: use letters, digits, `-` and `_`",
+                        source.name
+                    ),
+                );
+            } else if !source_names.insert(source.name.as_str()) {
+                report(
+                    &here("name"),
+                    format!("source `{}` is defined twice", source.name),
+                );
+            }
+            for watch in &source.watches {
+                if !watch_names.contains(watch.as_str()) {
+                    report(&here("watches"), format!("no watch is named `{watch}`"));
+                }
+            }
+            if source.kind.searches_watches() && source.watches.is_empty() {
+                report(
+                    &here("watches"),
+                    format!(
+                        "kind `{}` searches for watches' terms: name at least one watch",
+                        source.kind
+                    ),
+                );
+            }
+            if source.interval.0 < Duration::from_secs(30) {
+                report(
+                    &here("interval"),
+                    "polling more often than every 30s is impolite; sources rate-limit".into(),
+                );
+            }
+            let (required, optional) = source.kind.keys();
+            let set = source.kind_keys_set();
+            for needed in required {
+                if !set.contains(needed) {
+                    report(
+                        &[key("source"), at(index), key("kind")],
+                        format!("kind `{}` needs key `{needed}`", source.kind),
+                    );
+                }
+            }
+            for given in &set {
+                if !required.contains(given) && !optional.contains(given) {
+                    report(
+                        &here(given),
+                        format!("key `{given}` does not apply to kind `{}`", source.kind),
+                    );
+                }
+            }
+            for (name, url) in [("url", &source.url), ("base_url", &source.base_url)] {
+                if let Some(url) = url {
+                    if !(url.starts_with("http://") || url.starts_with("https://")) {
+                        report(&here(name), format!("`{url}` is not an http(s) URL"));
+                    }
+                }
+            }
+        }
+        for (index, notifier) in self.notifiers.iter().enumerate() {
+            let here = |name: &'static str| [key("notify"), at(index), key(name)];
+            match notifier.kind {
+                NotifyKind::Webhook | NotifyKind::Slack if notifier.url.is_none() => {
+                    report(
+                        &[key("notify"), at(index), key("kind")],
+                        "this kind needs key `url`".into(),
+                    );
+                }
+                NotifyKind::Email => {
+                    for (name, missing) in [
+                        ("smtp", notifier.smtp.is_none()),
+                        ("from", notifier.from.is_none()),
+                        ("to", notifier.to.is_empty()),
+                    ] {
+                        if missing {
+                            report(
+                                &[key("notify"), at(index), key("kind")],
+                                format!("kind `email` needs key `{name}`"),
+                            );
+                        }
+                    }
+                }
+                _ => {}
+            }
+            for watch in &notifier.watches {
+                if !watch_names.contains(watch.as_str()) {
+                    report(&here("watches"), format!("no watch is named `{watch}`"));
+                }
+            }
+        }
+        for (word, valence) in &self.sentiment.lexicon {
+            let path = [key("sentiment"), key("lexicon"), key_owned(word)];
+            if !valence.is_finite() || !(-4.0..=4.0).contains(valence) {
+                report(&path, format!("valence {valence} is outside -4..4"));
+            }
+            if word.is_empty() || word.chars().any(char::is_whitespace) {
+                report(&path, "lexicon entries are single words".into());
+            }
+        }
+        if self.index.writer_heap_mb < 16 {
+            report(
+                &[key("index"), key("writer_heap_mb")],
+                "the writer needs at least 16 MB".into(),
+            );
+        }
+        if self.index.commit_docs == 0 {
+            report(
+                &[key("index"), key("commit_docs")],
+                "must be at least 1".into(),
+            );
+        }
+        problems.sort_by_key(|problem| problem.line.unwrap_or(usize::MAX));
+        problems
+    }
+
+    /// Looks up a watch by name.
+    pub fn watch(&self, name: &str) -> Option<&WatchConfig> {
+        self.watches.iter().find(|watch| watch.name == name)
+    }
+}
+
+fn is_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn first_line(message: &str) -> String {
+    message
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    text.as_bytes()[..offset]
+        .iter()
+        .filter(|&&byte| byte == b'\n')
+        .count()
+        + 1
+}
+
+/// Expands `${VAR}` and `${VAR:-default}` outside comments, keeping every line where it was.
+/// An unset variable without a default is an error naming it and its line. `$$` is a `$`.
+fn expand_env(
+    text: &str,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<String, Vec<ConfigProblem>> {
+    let mut problems = Vec::new();
+    let mut expanded = String::with_capacity(text.len());
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        let mut rest = line;
+        let mut in_basic_string = false;
+        let mut in_literal_string = false;
+        while let Some(position) = rest.find(['$', '"', '\'', '#', '\\']) {
+            let (before, tail) = rest.split_at(position);
+            expanded.push_str(before);
+            let Some(symbol) = tail.chars().next() else {
+                break;
+            };
+            match symbol {
+                '#' if !in_basic_string && !in_literal_string => {
+                    expanded.push_str(tail);
+                    rest = "";
+                    continue;
+                }
+                '\\' if in_basic_string => {
+                    let escape_len = tail.chars().take(2).map(char::len_utf8).sum::<usize>();
+                    expanded.push_str(&tail[..escape_len]);
+                    rest = &tail[escape_len..];
+                    continue;
+                }
+                '"' if !in_literal_string => in_basic_string = !in_basic_string,
+                '\'' if !in_basic_string => in_literal_string = !in_literal_string,
+                '$' if tail.starts_with("$$") => {
+                    expanded.push('$');
+                    rest = &tail[2..];
+                    continue;
+                }
+                '$' if tail.starts_with("${") => {
+                    let Some(close) = tail.find('}') else {
+                        problems.push(env_problem(
+                            index,
+                            line,
+                            "`${` without a closing `}`".into(),
+                        ));
+                        expanded.push_str(tail);
+                        rest = "";
+                        continue;
+                    };
+                    let reference = &tail[2..close];
+                    let (name, default) = match reference.split_once(":-") {
+                        Some((name, default)) => (name, Some(default)),
+                        None => (reference, None),
+                    };
+                    let value = env(name).filter(|value| !value.is_empty() || default.is_none());
+                    match value.or_else(|| default.map(str::to_string)) {
+                        Some(value) if in_basic_string => expanded.push_str(&escape_basic(&value)),
+                        Some(value) if in_literal_string && (value.contains('\'') || value.contains('\n')) => {
+                            problems.push(env_problem(index, line, format!("`${{{name}}}` holds a quote or newline, which a '…' string cannot; use \"…\"")));
+                        }
+                        Some(value) => expanded.push_str(&value),
+                        None => problems.push(env_problem(index, line, format!("environment variable `{name}` is not set and has no default (`${{{name}:-default}}`)"))),
+                    }
+                    rest = &tail[close + 1..];
+                    continue;
+                }
+                _ => {}
+            }
+            expanded.push(symbol);
+            rest = &tail[symbol.len_utf8()..];
+        }
+        expanded.push_str(rest);
+    }
+    if problems.is_empty() {
+        Ok(expanded)
+    } else {
+        Err(problems)
+    }
+}
+
+fn env_problem(line_index: usize, line: &str, problem: String) -> ConfigProblem {
+    let key = line
+        .split_once('=')
+        .map(|(key, _)| key.trim().to_string())
+        .unwrap_or_default();
+    ConfigProblem {
+        line: Some(line_index + 1),
+        key,
+        problem,
+    }
+}
+
+fn escape_basic(value: &str) -> String {
+    let mut escaped = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '"' => escaped.push_str("\\\""),
+            '\\' => escaped.push_str("\\\\"),
+            '\n' => escaped.push_str("\\n"),
+            '\r' => escaped.push_str("\\r"),
+            '\t' => escaped.push_str("\\t"),
+            c if c.is_control() => escaped.push_str(&format!("\\u{:04X}", c as u32)),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// One step of a key path: a table key or an array index.
+#[derive(Clone, Debug)]
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+fn key(name: &str) -> Segment {
+    Segment::Key(name.to_string())
+}
+
+fn key_owned(name: &str) -> Segment {
+    Segment::Key(name.to_string())
+}
+
+fn at(index: usize) -> Segment {
+    Segment::Index(index)
+}
+
+fn render_path(path: &[Segment]) -> String {
+    let mut rendered = String::new();
+    for segment in path {
+        match segment {
+            Segment::Key(name) => {
+                if !rendered.is_empty() {
+                    rendered.push('.');
+                }
+                rendered.push_str(name);
+            }
+            Segment::Index(index) => rendered.push_str(&format!("[{index}]")),
+        }
+    }
+    rendered
+}
+
+/// Finds the line of a key path in the parsed document.
+struct Locator<'a> {
+    document: &'a toml_edit::Document<&'a str>,
+    text: &'a str,
+}
+
+impl Locator<'_> {
+    /// The line of the deepest part of `path` that the file spells out.
+    fn line(&self, path: &[Segment]) -> Option<usize> {
+        let mut item = self.document.as_item();
+        let mut best: Option<Range<usize>> = None;
+        for segment in path {
+            let next = match (segment, item) {
+                (Segment::Key(name), item) => match item.as_table_like() {
+                    Some(table) => table.get_key_value(name).map(|(key, value)| {
+                        if let Some(span) = key.span() {
+                            best = Some(span);
+                        }
+                        value
+                    }),
+                    None => None,
+                },
+                (Segment::Index(index), toml_edit::Item::ArrayOfTables(tables)) => {
+                    tables.get(*index).map(|table| {
+                        if let Some(span) = table.span() {
+                            best = Some(span);
+                        }
+                        table
+                    });
+                    tables.get(*index).and_then(|_| item.get(*index))
+                }
+                (Segment::Index(index), item) => item.get(*index).inspect(|value| {
+                    if let Some(span) = value.span() {
+                        best = Some(span);
+                    }
+                }),
+            };
+            match next {
+                Some(next) => item = next,
+                None => break,
+            }
+        }
+        best.map(|span| line_of(self.text, span.start))
+    }
+}
+
+/// The key path of the deepest key whose key or value contains `span`.
+fn key_path_at(root: &toml_edit::Item, span: &Range<usize>) -> String {
+    let mut path = Vec::new();
+    find_span(root, span, &mut path);
+    render_path(&path)
+}
+
+fn span_contains(outer: Option<Range<usize>>, inner: &Range<usize>) -> bool {
+    outer.is_some_and(|outer| {
+        outer.start <= inner.start && inner.start < outer.end.max(outer.start + 1)
+    })
+}
+
+fn find_span(item: &toml_edit::Item, span: &Range<usize>, path: &mut Vec<Segment>) -> bool {
+    if let toml_edit::Item::ArrayOfTables(tables) = item {
+        for (index, table) in tables.iter().enumerate() {
+            path.push(at(index));
+            if find_span_in_table(table, span, path) || span_contains(table.span(), span) {
+                return true;
+            }
+            path.pop();
+        }
+        return false;
+    }
+    if let Some(array) = item.as_array() {
+        for (index, value) in array.iter().enumerate() {
+            if span_contains(value.span(), span) {
+                path.push(at(index));
+                return true;
+            }
+        }
+        return false;
+    }
+    match item.as_table_like() {
+        Some(table) => find_span_in_table(table, span, path),
+        None => false,
+    }
+}
+
+fn find_span_in_table(
+    table: &dyn toml_edit::TableLike,
+    span: &Range<usize>,
+    path: &mut Vec<Segment>,
+) -> bool {
+    for (name, child) in table.iter() {
+        path.push(key_owned(name));
+        let key_span = table.get_key_value(name).and_then(|(key, _)| key.span());
+        if find_span(child, span, path)
+            || span_contains(key_span, span)
+            || span_contains(child.span(), span)
+        {
+            return true;
+        }
+        path.pop();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests;

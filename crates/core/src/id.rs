@@ -56,13 +56,19 @@ impl MentionId {
         hasher.update([0u8]);
         hasher.update(entry_key.trim().as_bytes());
         let digest = hasher.finalize();
-        let hex: String = digest[..12].iter().map(|byte| format!("{byte:02x}")).collect();
+        let hex: String = digest[..12]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
         MentionId(format!("feed:{hex}"))
     }
 
     /// The source prefix: the part before the first `:`, if any.
     pub fn source_prefix(&self) -> Option<&str> {
-        self.0.split_once(':').map(|(prefix, _)| prefix).filter(|prefix| !prefix.is_empty())
+        self.0
+            .split_once(':')
+            .map(|(prefix, _)| prefix)
+            .filter(|prefix| !prefix.is_empty())
     }
 
     /// The id as a string.
@@ -109,8 +115,14 @@ mod tests {
     #[test]
     fn bad_ids_are_rejected_with_the_reason() {
         assert_eq!(MentionId::parse("  "), Err(IdError::Empty));
-        assert!(matches!(MentionId::parse("a b"), Err(IdError::BadCharacter(_))));
-        assert!(matches!(MentionId::parse(&"x".repeat(600)), Err(IdError::TooLong(600))));
+        assert!(matches!(
+            MentionId::parse("a b"),
+            Err(IdError::BadCharacter(_))
+        ));
+        assert!(matches!(
+            MentionId::parse(&"x".repeat(600)),
+            Err(IdError::TooLong(600))
+        ));
     }
 
     proptest! {

@@ -9,9 +9,9 @@
 pub mod config;
 pub mod id;
 pub mod mention;
+pub mod query;
 pub mod text;
 pub mod time;
-pub mod query;
 
 pub use id::MentionId;
 pub use mention::{Label, Mention, MentionError, MentionInput, Sentiment};

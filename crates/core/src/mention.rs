@@ -22,7 +22,12 @@ pub enum Label {
 
 impl Label {
     /// Every label, in display order.
-    pub const ALL: [Label; 4] = [Label::Positive, Label::Neutral, Label::Negative, Label::Unscored];
+    pub const ALL: [Label; 4] = [
+        Label::Positive,
+        Label::Neutral,
+        Label::Negative,
+        Label::Unscored,
+    ];
 
     /// The label's name as stored and queried (`label:negative`).
     pub fn as_str(self) -> &'static str {
@@ -59,7 +64,9 @@ impl std::str::FromStr for Label {
         Label::ALL
             .into_iter()
             .find(|label| label.as_str().eq_ignore_ascii_case(raw.trim()))
-            .ok_or_else(|| format!("`{raw}` is not a label (positive, neutral, negative, unscored)"))
+            .ok_or_else(|| {
+                format!("`{raw}` is not a label (positive, neutral, negative, unscored)")
+            })
     }
 }
 
@@ -97,7 +104,13 @@ impl Sentiment {
 
     /// The sentiment of text VADER cannot score.
     pub fn unscored() -> Sentiment {
-        Sentiment { compound: None, pos: None, neu: None, neg: None, label: Label::Unscored }
+        Sentiment {
+            compound: None,
+            pos: None,
+            neu: None,
+            neg: None,
+            label: Label::Unscored,
+        }
     }
 }
 
@@ -196,7 +209,11 @@ pub struct MentionInput {
     #[serde(with = "crate::time::rfc3339")]
     pub published_at: OffsetDateTime,
     /// When it was fetched; now when absent.
-    #[serde(default, with = "crate::time::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "crate::time::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub collected_at: Option<OffsetDateTime>,
     /// Ignored on input: sentiment is always recomputed, so lexicon changes apply on re-ingest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -346,10 +363,9 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_with_the_reason() {
-        let bad_time = MentionInput::from_json(
-            r#"{"id":"x:1","text":"hi","published_at":"last tuesday"}"#,
-        )
-        .unwrap_err();
+        let bad_time =
+            MentionInput::from_json(r#"{"id":"x:1","text":"hi","published_at":"last tuesday"}"#)
+                .unwrap_err();
         assert!(bad_time.to_string().contains("last tuesday"), "{bad_time}");
         let bad_rating = MentionInput::from_json(
             r#"{"id":"x:1","text":"hi","published_at":"2026-11-22T10:15:00Z","rating":9}"#,

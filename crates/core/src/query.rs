@@ -211,10 +211,18 @@ impl MentionQuery {
         let error_at = |offset: usize, message: String| {
             let offset = offset.min(query.len());
             let column = query[..offset].chars().count() + 1;
-            QueryError { query: query.to_string(), offset, column, message }
+            QueryError {
+                query: query.to_string(),
+                offset,
+                column,
+                message,
+            }
         };
         if query.trim().is_empty() {
-            return Ok(MentionQuery { text: query.to_string(), root: Node::All });
+            return Ok(MentionQuery {
+                text: query.to_string(),
+                root: Node::All,
+            });
         }
         let (ast, errors) = tantivy_query_grammar::parse_query_lenient(query);
         if let Some(first) = errors.into_iter().next() {
@@ -226,13 +234,21 @@ impl MentionQuery {
             query,
         };
         let root = compiler.compile(&ast).map_err(|(needle, message)| {
-            let offset = needle.and_then(|needle| query.find(needle.as_str())).unwrap_or(0);
+            let offset = needle
+                .and_then(|needle| query.find(needle.as_str()))
+                .unwrap_or(0);
             error_at(offset, message)
         })?;
         if is_all_negative(&ast) {
-            return Err(error_at(0, "a query needs at least one term to include, not only exclusions".into()));
+            return Err(error_at(
+                0,
+                "a query needs at least one term to include, not only exclusions".into(),
+            ));
         }
-        Ok(MentionQuery { text: query.to_string(), root: root.unwrap_or(Node::Nothing) })
+        Ok(MentionQuery {
+            text: query.to_string(),
+            root: root.unwrap_or(Node::Nothing),
+        })
     }
 
     /// The query as it was typed.
@@ -255,7 +271,9 @@ fn is_all_negative(ast: &UserInputAst) -> bool {
     match ast {
         UserInputAst::Clause(clauses) => {
             !clauses.is_empty()
-                && clauses.iter().all(|(occur, child)| *occur == Some(Occur::MustNot) || is_all_negative(child))
+                && clauses
+                    .iter()
+                    .all(|(occur, child)| *occur == Some(Occur::MustNot) || is_all_negative(child))
         }
         UserInputAst::Boost(inner, _) => is_all_negative(inner),
         UserInputAst::Leaf(_) => false,
@@ -282,7 +300,9 @@ impl Compiler<'_> {
                 let mut should = Vec::new();
                 let mut must_not = Vec::new();
                 for (occur, child) in clauses {
-                    let Some(node) = self.compile(child)? else { continue };
+                    let Some(node) = self.compile(child)? else {
+                        continue;
+                    };
                     match occur.unwrap_or(Occur::Must) {
                         Occur::Must => must.push(node),
                         Occur::Should => should.push(node),
@@ -295,7 +315,11 @@ impl Compiler<'_> {
                 if must_not.is_empty() && must.len() + should.len() == 1 {
                     return Ok(must.pop().or_else(|| should.pop()));
                 }
-                Ok(Some(Node::Bool { must, should, must_not }))
+                Ok(Some(Node::Bool {
+                    must,
+                    should,
+                    must_not,
+                }))
             }
         }
     }
@@ -304,7 +328,10 @@ impl Compiler<'_> {
         let Some(name) = name else { return Ok(None) };
         Field::from_name(name).map(Some).ok_or_else(|| {
             let known: Vec<&str> = Field::ALL.iter().map(|field| field.name()).collect();
-            (Some(format!("{name}:")), format!("unknown field `{name}`; fields are {}", known.join(", ")))
+            (
+                Some(format!("{name}:")),
+                format!("unknown field `{name}`; fields are {}", known.join(", ")),
+            )
         })
     }
 
@@ -313,23 +340,41 @@ impl Compiler<'_> {
             UserInputLeaf::All => Ok(Some(Node::All)),
             UserInputLeaf::Literal(literal) => {
                 let field = self.field(literal.field_name.as_ref())?;
-                self.compile_value(field, &literal.phrase, literal.slop, literal.prefix, literal.delimiter)
+                self.compile_value(
+                    field,
+                    &literal.phrase,
+                    literal.slop,
+                    literal.prefix,
+                    literal.delimiter,
+                )
             }
             UserInputLeaf::Set { field, elements } => {
                 let field = self.field(field.as_ref())?;
                 let mut should = Vec::new();
                 for element in elements {
-                    if let Some(node) = self.compile_value(field, element, 0, false, Delimiter::None)? {
+                    if let Some(node) =
+                        self.compile_value(field, element, 0, false, Delimiter::None)?
+                    {
                         should.push(node);
                     }
                 }
-                Ok(Some(Node::Bool { must: Vec::new(), should, must_not: Vec::new() }))
+                Ok(Some(Node::Bool {
+                    must: Vec::new(),
+                    should,
+                    must_not: Vec::new(),
+                }))
             }
             UserInputLeaf::Exists { field } => {
-                let field = self.field(Some(field))?.ok_or((None, "`exists` needs a field".to_string()))?;
+                let field = self
+                    .field(Some(field))?
+                    .ok_or((None, "`exists` needs a field".to_string()))?;
                 Ok(Some(Node::Exists { field }))
             }
-            UserInputLeaf::Range { field, lower, upper } => {
+            UserInputLeaf::Range {
+                field,
+                lower,
+                upper,
+            } => {
                 let Some(field) = self.field(field.as_ref())? else {
                     return Err((None, "a range needs a field, like `rating:[1 TO 2]`".into()));
                 };
@@ -339,7 +384,10 @@ impl Compiler<'_> {
                 Some(format!("/{pattern}/")),
                 format!(
                     "regular expressions are not supported{}",
-                    field.as_ref().map(|field| format!(" (field `{field}`)")).unwrap_or_default()
+                    field
+                        .as_ref()
+                        .map(|field| format!(" (field `{field}`)"))
+                        .unwrap_or_default()
                 ),
             )),
         }
@@ -373,23 +421,45 @@ impl Compiler<'_> {
                 if terms.is_empty() {
                     return Ok(None);
                 }
-                Ok(Some(Node::Phrase { field, terms, slop, prefix }))
+                Ok(Some(Node::Phrase {
+                    field,
+                    terms,
+                    slop,
+                    prefix,
+                }))
             }
             FieldKind::Keyword => {
-                let value = analyze(&mut self.keyword, value).into_iter().next().unwrap_or_default();
+                let value = analyze(&mut self.keyword, value)
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default();
                 if prefix {
-                    return Err((Some(format!("{}:", field.name())), format!("field `{}` takes whole values; `*` is not supported there", field.name())));
+                    return Err((
+                        Some(format!("{}:", field.name())),
+                        format!(
+                            "field `{}` takes whole values; `*` is not supported there",
+                            field.name()
+                        ),
+                    ));
                 }
                 Ok(Some(Node::Keyword { field, value }))
             }
             FieldKind::Number => {
                 let number = parse_number(field, value)?;
-                Ok(Some(Node::NumberRange { field, lower: number, upper: number }))
+                Ok(Some(Node::NumberRange {
+                    field,
+                    lower: number,
+                    upper: number,
+                }))
             }
             FieldKind::Time => {
-                let at = crate::time::parse_timestamp(value).map_err(|error| (Some(value.to_string()), error.to_string()))?;
+                let at = crate::time::parse_timestamp(value)
+                    .map_err(|error| (Some(value.to_string()), error.to_string()))?;
                 let next = at + time::Duration::nanoseconds(1);
-                Ok(Some(Node::TimeRange { lower: Some(at), upper: Some(next) }))
+                Ok(Some(Node::TimeRange {
+                    lower: Some(at),
+                    upper: Some(next),
+                }))
             }
         }
     }
@@ -410,13 +480,19 @@ impl Compiler<'_> {
                 };
                 let upper = match upper {
                     UserInputBound::Inclusive(raw) => parse_number(field, raw)?,
-                    UserInputBound::Exclusive(raw) => match parse_number(field, raw)?.checked_sub(1) {
-                        Some(upper) => upper,
-                        None => return Ok(Some(Node::Nothing)),
-                    },
+                    UserInputBound::Exclusive(raw) => {
+                        match parse_number(field, raw)?.checked_sub(1) {
+                            Some(upper) => upper,
+                            None => return Ok(Some(Node::Nothing)),
+                        }
+                    }
                     UserInputBound::Unbounded => u64::MAX,
                 };
-                Ok(Some(Node::NumberRange { field, lower, upper }))
+                Ok(Some(Node::NumberRange {
+                    field,
+                    lower,
+                    upper,
+                }))
             }
             FieldKind::Time => {
                 let parse = |raw: &str| {
@@ -438,7 +514,10 @@ impl Compiler<'_> {
             }
             FieldKind::Prose | FieldKind::Keyword => Err((
                 Some(format!("{}:", field.name())),
-                format!("field `{}` does not take ranges; numbers and times do", field.name()),
+                format!(
+                    "field `{}` does not take ranges; numbers and times do",
+                    field.name()
+                ),
             )),
         }
     }
@@ -446,7 +525,10 @@ impl Compiler<'_> {
 
 fn parse_number(field: Field, raw: &str) -> Result<u64, CompileError> {
     raw.trim().parse::<u64>().map_err(|_| {
-        (Some(raw.to_string()), format!("field `{}` takes whole numbers, not `{raw}`", field.name()))
+        (
+            Some(raw.to_string()),
+            format!("field `{}` takes whole numbers, not `{raw}`", field.name()),
+        )
     })
 }
 
@@ -477,7 +559,10 @@ impl MatchTarget {
         add(Field::Feed, &mention.feed);
         add(Field::Lang, &mention.lang);
         add(Field::Label, mention.sentiment.label.as_str());
-        for (field, value) in [(Field::Author, &mention.author), (Field::Parent, &mention.parent)] {
+        for (field, value) in [
+            (Field::Author, &mention.author),
+            (Field::Parent, &mention.parent),
+        ] {
             if let Some(value) = value {
                 add(field, value);
             }
@@ -497,7 +582,11 @@ impl MatchTarget {
             }
         }
         MatchTarget {
-            title: mention.title.as_deref().map(|title| analyze(&mut prose, title)).unwrap_or_default(),
+            title: mention
+                .title
+                .as_deref()
+                .map(|title| analyze(&mut prose, title))
+                .unwrap_or_default(),
             text: analyze(&mut prose, &mention.text),
             keywords,
             numbers,
@@ -517,7 +606,11 @@ impl MatchTarget {
         match node {
             Node::All => true,
             Node::Nothing => false,
-            Node::Bool { must, should, must_not } => {
+            Node::Bool {
+                must,
+                should,
+                must_not,
+            } => {
                 if must.is_empty() && should.is_empty() {
                     return false;
                 }
@@ -525,15 +618,24 @@ impl MatchTarget {
                     && (!must.is_empty() || should.iter().any(|node| self.matches(node)))
                     && !must_not.iter().any(|node| self.matches(node))
             }
-            Node::Phrase { field, terms, slop, prefix } => {
-                phrase_matches(self.prose(*field), terms, *slop, *prefix)
-            }
-            Node::Keyword { field, value } => {
-                self.keywords.get(field).is_some_and(|values| values.iter().any(|v| v == value))
-            }
-            Node::NumberRange { field, lower, upper } => {
-                self.numbers.get(field).is_some_and(|value| (*lower..=*upper).contains(value))
-            }
+            Node::Phrase {
+                field,
+                terms,
+                slop,
+                prefix,
+            } => phrase_matches(self.prose(*field), terms, *slop, *prefix),
+            Node::Keyword { field, value } => self
+                .keywords
+                .get(field)
+                .is_some_and(|values| values.iter().any(|v| v == value)),
+            Node::NumberRange {
+                field,
+                lower,
+                upper,
+            } => self
+                .numbers
+                .get(field)
+                .is_some_and(|value| (*lower..=*upper).contains(value)),
             Node::TimeRange { lower, upper } => self.published_at.is_some_and(|at| {
                 lower.is_none_or(|lower| at >= lower) && upper.is_none_or(|upper| at < upper)
             }),
@@ -550,7 +652,9 @@ impl MatchTarget {
 /// Whether `terms` occur in `tokens` in order, at most `slop` extra positions apart in total,
 /// the last one as a prefix when `prefix` is set.
 fn phrase_matches(tokens: &[String], terms: &[String], slop: u32, prefix: bool) -> bool {
-    let Some((last, leading)) = terms.split_last() else { return false };
+    let Some((last, leading)) = terms.split_last() else {
+        return false;
+    };
     let term_matches = |token: &String, term: &String, is_last: bool| {
         if is_last && prefix {
             token.starts_with(term.as_str())
@@ -571,7 +675,8 @@ fn phrase_matches(tokens: &[String], terms: &[String], slop: u32, prefix: bool) 
         for (index, term) in terms.iter().enumerate().skip(1) {
             let is_last = index == terms.len() - 1;
             let window_end = (position + 1 + slop - drift + 1).min(tokens.len());
-            let found = (position + 1..window_end).find(|&at| term_matches(&tokens[at], term, is_last));
+            let found =
+                (position + 1..window_end).find(|&at| term_matches(&tokens[at], term, is_last));
             match found {
                 Some(at) => {
                     drift += at - position - 1;
@@ -582,4 +687,138 @@ fn phrase_matches(tokens: &[String], terms: &[String], slop: u32, prefix: bool) 
         }
         true
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mention::{Label, Sentiment};
+    use proptest::prelude::*;
+    use time::macros::datetime;
+
+    fn mention(title: Option<&str>, text: &str) -> Mention {
+        Mention {
+            id: "hackernews:1".into(),
+            source: "hackernews".into(),
+            feed: "hn-acme".into(),
+            watches: vec!["acme".into()],
+            url: None,
+            author: Some("JDoe".into()),
+            author_reach: Some(1520),
+            title: title.map(str::to_string),
+            text: text.into(),
+            lang: "en".into(),
+            rating: Some(2),
+            engagement: None,
+            parent: None,
+            published_at: datetime!(2026-11-22 10:15:00 UTC),
+            collected_at: datetime!(2026-11-22 10:16:00 UTC),
+            sentiment: Sentiment {
+                label: Label::Negative,
+                ..Sentiment::scored(-0.6, 0.0, 0.7, 0.3)
+            },
+        }
+    }
+
+    fn matches(query: &str, mention: &Mention) -> bool {
+        MentionQuery::parse(query)
+            .unwrap()
+            .matches(&MatchTarget::new(mention))
+    }
+
+    #[test]
+    fn the_design_watch_query_works() {
+        let query = r#""acme corp" OR acme -"acme acres""#;
+        assert!(matches(
+            query,
+            &mention(None, "Acme Corp shipped late again")
+        ));
+        assert!(matches(query, &mention(Some("ACME outage"), "it is down")));
+        assert!(!matches(
+            query,
+            &mention(None, "Lunch at Acme Acres was lovely")
+        ));
+        assert!(!matches(query, &mention(None, "nothing to see")));
+    }
+
+    #[test]
+    fn words_side_by_side_must_all_match() {
+        let post = mention(None, "Acme refunds take weeks");
+        assert!(matches("acme refund", &post), "stemming: refunds ~ refund");
+        assert!(!matches("acme invoice", &post));
+        assert!(matches("acme AND (invoice OR weeks)", &post));
+        assert!(!matches("acme -refund", &post));
+        assert!(matches("acme NOT invoice", &post));
+    }
+
+    #[test]
+    fn phrases_need_the_words_in_order() {
+        let post = mention(None, "the acme corp support line");
+        assert!(matches("\"acme corp\"", &post));
+        assert!(!matches("\"corp acme\"", &post));
+        assert!(matches("\"acme support\"~1", &post));
+        assert!(matches("\"acme corp sup\"*", &post));
+        assert!(matches("title:acme", &mention(Some("Acme news"), "body")));
+        assert!(!matches(
+            "title:acme",
+            &mention(Some("news"), "acme in body")
+        ));
+    }
+
+    #[test]
+    fn exact_fields_ranges_and_sets() {
+        let post = mention(None, "text");
+        assert!(matches("author:jdoe", &post), "exact fields ignore case");
+        assert!(!matches("author:jdo", &post));
+        assert!(matches("label:negative source:hackernews lang:en", &post));
+        assert!(matches("rating:[1 TO 2]", &post));
+        assert!(!matches("rating:{2 TO 5]", &post));
+        assert!(matches("reach:>1000", &post));
+        assert!(matches("lang: IN [de en]", &post));
+        assert!(matches(
+            "published_at:[2026-11-22T00:00:00Z TO 2026-11-23T00:00:00Z}",
+            &post
+        ));
+        assert!(!matches("published_at:[2026-11-23T00:00:00Z TO *]", &post));
+        assert!(matches("*", &post));
+    }
+
+    #[test]
+    fn errors_say_where() {
+        let error = MentionQuery::parse("acme AND (refund").unwrap_err();
+        assert_eq!(error.column, 17, "{error}");
+        let unknown = MentionQuery::parse("acme colour:blue").unwrap_err();
+        assert_eq!(unknown.offset, 5, "{unknown}");
+        assert!(
+            unknown.message.contains("unknown field `colour`"),
+            "{unknown}"
+        );
+        let number = MentionQuery::parse("rating:five").unwrap_err();
+        assert!(number.message.contains("whole numbers"), "{number}");
+        let negative = MentionQuery::parse("-acme").unwrap_err();
+        assert!(negative.message.contains("at least one term"), "{negative}");
+        let regex = MentionQuery::parse("text:/ac.e/").unwrap_err();
+        assert!(regex.message.contains("regular expressions"), "{regex}");
+    }
+
+    #[test]
+    fn an_empty_query_matches_everything_and_punctuation_matches_nothing() {
+        let post = mention(None, "text");
+        assert!(matches("", &post));
+        assert!(!matches("\"!!!\"", &post));
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(query in "\\PC{0,60}") {
+            if let Ok(query) = MentionQuery::parse(&query) {
+                let _ = query.matches(&MatchTarget::new(&mention(Some("a title"), "some text")));
+            }
+        }
+
+        #[test]
+        fn parse_never_panics_on_query_like_text(query in "[a-c \"()*:~^\\-+\\[\\]{}]{0,30}|(AND|OR|NOT|title:|rating:|[a-c]| |\\(|\\)|\"){0,12}") {
+            let _ = MentionQuery::parse(&query);
+        }
+    }
 }

@@ -27,7 +27,9 @@ pub fn text_analyzer() -> TextAnalyzer {
 
 /// Builds the exact-field analyzer.
 pub fn keyword_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(RawTokenizer::default()).filter(LowerCaser).build()
+    TextAnalyzer::builder(RawTokenizer::default())
+        .filter(LowerCaser)
+        .build()
 }
 
 /// Registers both analyzers under their names.
@@ -58,6 +60,9 @@ mod tests {
 
     #[test]
     fn keywords_are_whole_and_lowercased() {
-        assert_eq!(analyze(&mut keyword_analyzer(), "JDoe Smith"), ["jdoe smith"]);
+        assert_eq!(
+            analyze(&mut keyword_analyzer(), "JDoe Smith"),
+            ["jdoe smith"]
+        );
     }
 }

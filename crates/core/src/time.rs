@@ -39,7 +39,9 @@ pub fn format_timestamp(timestamp: OffsetDateTime) -> String {
 pub fn parse_duration(raw: &str) -> Result<Duration, TimeError> {
     let bad = || TimeError::BadDuration(raw.to_string());
     let trimmed = raw.trim();
-    let split_at = trimmed.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let split_at = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(bad)?;
     let (digits, unit) = trimmed.split_at(split_at);
     let amount: u64 = digits.parse().map_err(|_| bad())?;
     let unit_seconds = match unit {
@@ -51,7 +53,10 @@ pub fn parse_duration(raw: &str) -> Result<Duration, TimeError> {
         "w" => 604_800,
         _ => return Err(bad()),
     };
-    amount.checked_mul(unit_seconds).map(Duration::from_secs).ok_or_else(bad)
+    amount
+        .checked_mul(unit_seconds)
+        .map(Duration::from_secs)
+        .ok_or_else(bad)
 }
 
 /// Parses a search bound: an RFC 3339 timestamp, a date (midnight UTC), a date and time
@@ -74,7 +79,9 @@ pub fn parse_time_bound(raw: &str, now: OffsetDateTime) -> Result<OffsetDateTime
     }
     if let Ok(age) = parse_duration(trimmed) {
         let age = time::Duration::try_from(age).map_err(|_| TimeError::BadBound(raw.into()))?;
-        return now.checked_sub(age).ok_or_else(|| TimeError::BadBound(raw.to_string()));
+        return now
+            .checked_sub(age)
+            .ok_or_else(|| TimeError::BadBound(raw.to_string()));
     }
     Err(TimeError::BadBound(raw.to_string()))
 }
@@ -85,12 +92,17 @@ pub mod rfc3339 {
     use time::OffsetDateTime;
 
     /// Serializes as RFC 3339 UTC.
-    pub fn serialize<S: Serializer>(value: &OffsetDateTime, serializer: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(
+        value: &OffsetDateTime,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&super::format_timestamp(*value))
     }
 
     /// Deserializes RFC 3339 with any offset, converting to UTC.
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<OffsetDateTime, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<OffsetDateTime, D::Error> {
         let raw = String::deserialize(deserializer)?;
         super::parse_timestamp(&raw).map_err(serde::de::Error::custom)
     }
@@ -106,7 +118,9 @@ pub mod rfc3339 {
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             match value {
-                Some(timestamp) => serializer.serialize_str(&super::super::format_timestamp(*timestamp)),
+                Some(timestamp) => {
+                    serializer.serialize_str(&super::super::format_timestamp(*timestamp))
+                }
                 None => serializer.serialize_none(),
             }
         }
@@ -151,14 +165,23 @@ mod tests {
     #[test]
     fn bounds_accept_dates_ages_and_timestamps() {
         let now = datetime!(2026-12-03 12:00:00 UTC);
-        assert_eq!(parse_time_bound("24h", now), Ok(datetime!(2026-12-02 12:00:00 UTC)));
-        assert_eq!(parse_time_bound("2026-11-22", now), Ok(datetime!(2026-11-22 0:00 UTC)));
+        assert_eq!(
+            parse_time_bound("24h", now),
+            Ok(datetime!(2026-12-02 12:00:00 UTC))
+        );
+        assert_eq!(
+            parse_time_bound("2026-11-22", now),
+            Ok(datetime!(2026-11-22 0:00 UTC))
+        );
         assert_eq!(parse_time_bound("now", now), Ok(now));
         assert_eq!(
             parse_time_bound("2026-11-22T10:15:00", now),
             Ok(datetime!(2026-11-22 10:15:00 UTC))
         );
-        assert!(matches!(parse_time_bound("yesterday", now), Err(TimeError::BadBound(_))));
+        assert!(matches!(
+            parse_time_bound("yesterday", now),
+            Err(TimeError::BadBound(_))
+        ));
     }
 
     proptest! {

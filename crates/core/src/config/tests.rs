@@ -1,0 +1,183 @@
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, "earful.toml", |name| match name {
+        "EARFUL_SECRET" => Some("s3cr\"et".to_string()),
+        "EMPTY" => Some(String::new()),
+        _ => None,
+    })
+}
+
+fn problems(text: &str) -> String {
+    match parse(text) {
+        Ok(config) => panic!("expected an error, got {config:?}"),
+        Err(error) => error.to_string(),
+    }
+}
+
+const MINIMAL: &str = r#"version = 1
+[[watch]]
+name = "acme"
+query = '"acme corp" OR acme -"acme acres"'
+
+[[source]]
+name = "hn-acme"
+kind = "hackernews"
+watches = ["acme"]
+"#;
+
+#[test]
+fn a_minimal_config_loads_with_defaults() {
+    let config = parse(MINIMAL).unwrap();
+    assert_eq!(config.data_dir, PathBuf::from("./data"));
+    assert_eq!(config.server.listen, "127.0.0.1:7878");
+    assert_eq!(
+        config.sources[0].interval,
+        Interval(Duration::from_secs(300))
+    );
+    assert_eq!(config.alerting.sensitivity, Sensitivity::Balanced);
+    assert_eq!(config.index.commit_docs, 50_000);
+}
+
+#[test]
+fn the_shipped_configs_load() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    let mut files = vec![root.join("earful.toml")];
+    for entry in std::fs::read_dir(root.join("examples")).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .extension()
+            .is_some_and(|extension| extension == "toml")
+        {
+            files.push(path);
+        }
+    }
+    assert!(files.len() >= 3, "{files:?}");
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let loaded = Config::parse(&text, &file.display().to_string(), |_| None);
+        assert!(
+            loaded.is_ok(),
+            "{}: {}",
+            file.display(),
+            loaded.unwrap_err()
+        );
+    }
+}
+
+#[test]
+fn unknown_keys_are_errors_with_their_line() {
+    let text = MINIMAL.replace(
+        "watches = [\"acme\"]",
+        "watches = [\"acme\"]\nintervl = \"5m\"",
+    );
+    assert_eq!(
+        problems(&text),
+        "earful.toml:10: source[0].intervl: unknown field `intervl`, expected one of `name`, `kind`, \
+         `interval`, `watches`, `base_url`, `enabled`, `url`, `hashtags`, `token`, `app_id`, \
+         `country`, `site`, `key`, `identifier`, `app_password`, `client_id`, `client_secret`, \
+         `user_agent`"
+    );
+    let top = problems(&format!("colour = \"blue\"\n{MINIMAL}"));
+    assert!(
+        top.starts_with("earful.toml:1: colour: unknown field `colour`"),
+        "{top}"
+    );
+}
+
+#[test]
+fn bad_values_name_the_key_and_line() {
+    let text = MINIMAL.replace(
+        "watches = [\"acme\"]",
+        "watches = [\"acme\"]\ninterval = \"5 minutes\"",
+    );
+    assert_eq!(
+        problems(&text),
+        "earful.toml:10: source[0].interval: `5 minutes` is not a duration (like 30s, 5m, 2h, 7d or 1w)"
+    );
+    let kind = problems(&MINIMAL.replace("hackernews", "hackernewz"));
+    assert!(
+        kind.starts_with("earful.toml:8: source[0].kind: unknown variant `hackernewz`"),
+        "{kind}"
+    );
+}
+
+#[test]
+fn syntax_errors_have_a_line() {
+    let broken = problems("version = 1\n[server\nlisten = 1\n");
+    assert!(broken.starts_with("earful.toml:2: "), "{broken}");
+}
+
+#[test]
+fn cross_checks_are_located() {
+    let text = r#"version = 2
+[[watch]]
+name = "acme"
+query = 'acme AND ('
+
+[[source]]
+name = "blog"
+kind = "feed"
+watches = ["acne"]
+
+[[source]]
+name = "blog"
+kind = "appstore"
+app_id = "123"
+site = "stackoverflow"
+"#;
+    let report = problems(text);
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "earful.toml:1: version: version 2 is not supported; this build reads version 1",
+            "earful.toml:4: watch[0].query: at character 11: expected word",
+            "earful.toml:8: source[0].kind: kind `feed` needs key `url`",
+            "earful.toml:9: source[0].watches: no watch is named `acne`",
+            "earful.toml:12: source[1].name: source `blog` is defined twice",
+            "earful.toml:15: source[1].site: key `site` does not apply to kind `appstore`",
+        ],
+        "{report}"
+    );
+}
+
+#[test]
+fn environment_variables_expand_in_place() {
+    let text = format!(
+        "{MINIMAL}[[notify]]\nkind = \"webhook\"\nurl = \"${{HOOK_URL:-https://hooks.example/x}}\"\nsecret = \"${{EARFUL_SECRET}}\"\n"
+    );
+    let config = parse(&text).unwrap();
+    assert_eq!(
+        config.notifiers[0].url.as_deref(),
+        Some("https://hooks.example/x")
+    );
+    assert_eq!(config.notifiers[0].secret.as_deref(), Some("s3cr\"et"));
+    let debug = format!("{:?}", config.notifiers[0]);
+    assert!(!debug.contains("s3cr"), "secrets never reach logs: {debug}");
+}
+
+#[test]
+fn unset_variables_are_errors() {
+    let text = format!("{MINIMAL}[[notify]]\nkind = \"webhook\"\nurl = \"${{NOPE}}\"\n");
+    assert_eq!(
+        problems(&text),
+        "earful.toml:12: url: environment variable `NOPE` is not set and has no default (`${NOPE:-default}`)"
+    );
+    // Comments are not expanded.
+    assert!(parse(&format!("{MINIMAL}# ${{NOPE}}\n")).is_ok());
+    // An empty variable takes the default.
+    let text = format!("{MINIMAL}[server]\nlisten = \"${{EMPTY:-127.0.0.1:9999}}\"\n");
+    assert_eq!(parse(&text).unwrap().server.listen, "127.0.0.1:9999");
+}
+
+#[test]
+fn lexicon_overrides_are_checked() {
+    let report = problems(&format!(
+        "{MINIMAL}[sentiment.lexicon]\noutage = -2.5\nbricked = -9\n"
+    ));
+    assert_eq!(
+        report,
+        "earful.toml:12: sentiment.lexicon.bricked: valence -9 is outside -4..4"
+    );
+}
