@@ -958,13 +958,10 @@ impl Locator<'_> {
                     None => None,
                 },
                 (Segment::Index(index), toml_edit::Item::ArrayOfTables(tables)) => {
-                    tables.get(*index).map(|table| {
-                        if let Some(span) = table.span() {
-                            best = Some(span);
-                        }
-                        table
-                    });
-                    tables.get(*index).and_then(|_| item.get(*index))
+                    if let Some(span) = tables.get(*index).and_then(toml_edit::Table::span) {
+                        best = Some(span);
+                    }
+                    item.get(*index)
                 }
                 (Segment::Index(index), item) => item.get(*index).inspect(|value| {
                     if let Some(span) = value.span() {

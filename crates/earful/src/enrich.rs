@@ -1,0 +1,160 @@
+//! Enrichment: what turns a [`MentionInput`] into a [`Mention`] — HTML to text, the language,
+//! the watch tags and the sentiment.
+
+use earful_core::config::Config;
+use earful_core::query::MatchTarget;
+use earful_core::{Mention, MentionInput, MentionQuery, Sentiment};
+use earful_sentiment::Analyzer;
+use time::OffsetDateTime;
+
+/// Enriches mentions with one set of watches and one lexicon.
+#[derive(Debug)]
+pub struct Enricher {
+    watches: Vec<(String, MentionQuery)>,
+    analyzer: Analyzer,
+}
+
+impl Enricher {
+    /// Compiles the config's watches and builds its sentiment analyzer.
+    pub fn from_config(config: &Config) -> anyhow::Result<Enricher> {
+        let mut watches = Vec::with_capacity(config.watches.len());
+        for watch in &config.watches {
+            watches.push((watch.name.clone(), MentionQuery::parse(&watch.query)?));
+        }
+        let overrides = config.sentiment.lexicon.iter().map(|(word, valence)| (word.clone(), *valence));
+        let analyzer = Analyzer::with_overrides(overrides)?;
+        Ok(Enricher { watches, analyzer })
+    }
+
+    /// The sentiment analyzer in use.
+    pub fn analyzer(&self) -> &Analyzer {
+        &self.analyzer
+    }
+
+    /// Completes a mention. `now` stands in for a missing `collected_at`.
+    pub fn enrich(&self, input: MentionInput, now: OffsetDateTime) -> Mention {
+        let source = input.source_kind();
+        let text = html_to_text(&input.text);
+        let title = input.title.as_deref().map(html_to_text).filter(|title| !title.is_empty());
+        let scored_text = match &title {
+            Some(title) => format!("{title}\n{text}"),
+            None => text.clone(),
+        };
+        let given_lang = input.lang.as_deref().map(normalize_lang).filter(|lang| !lang.is_empty());
+        let verdict = self.analyzer.score(&scored_text, given_lang.as_deref());
+        let sentiment = match verdict.scores {
+            Some(scores) => Sentiment::scored(scores.compound, scores.pos, scores.neu, scores.neg),
+            None => Sentiment::unscored(),
+        };
+        let mut mention = Mention {
+            id: input.id,
+            feed: input.feed.filter(|feed| !feed.is_empty()).unwrap_or_else(|| source.clone()),
+            source,
+            watches: Vec::new(),
+            url: input.url,
+            author: input.author,
+            author_reach: input.author_reach,
+            title,
+            text,
+            lang: verdict.lang,
+            rating: input.rating,
+            engagement: input.engagement,
+            parent: input.parent,
+            published_at: input.published_at,
+            collected_at: input.collected_at.unwrap_or(now),
+            sentiment,
+        };
+        let target = MatchTarget::new(&mention);
+        mention.watches = self
+            .watches
+            .iter()
+            .filter(|(_, query)| query.matches(&target))
+            .map(|(name, _)| name.clone())
+            .collect();
+        mention
+    }
+}
+
+/// `en-US` → `en`; `EN` → `en`.
+fn normalize_lang(lang: &str) -> String {
+    let primary = lang.trim().split(['-', '_']).next().unwrap_or_default();
+    primary.to_ascii_lowercase()
+}
+
+/// Plain text from text that may be HTML. Text without markup passes through untouched (and
+/// without the cost of parsing).
+pub fn html_to_text(text: &str) -> String {
+    if !looks_like_html(text) {
+        return text.trim().to_string();
+    }
+    let rendered = html2text::config::plain_no_decorate()
+        .link_footnotes(false)
+        .string_from_read(text.as_bytes(), usize::MAX / 4)
+        .unwrap_or_else(|_| text.to_string());
+    rendered.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn looks_like_html(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.windows(2).any(|pair| {
+        (pair[0] == b'<' && (pair[1].is_ascii_alphabetic() || pair[1] == b'/' || pair[1] == b'!'))
+            || (pair[0] == b'&' && (pair[1].is_ascii_alphanumeric() || pair[1] == b'#'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use earful_core::Label;
+    use time::macros::datetime;
+
+    fn enricher() -> Enricher {
+        let config = Config::parse(
+            "version = 1\n[[watch]]\nname = \"acme\"\nquery = 'acme -\"acme acres\"'\n[[watch]]\nname = \"globex\"\nquery = 'globex'\n[sentiment.lexicon]\noutage = -2.5\n",
+            "test.toml",
+            |_| None,
+        )
+        .unwrap();
+        Enricher::from_config(&config).unwrap()
+    }
+
+    fn input(id: &str, text: &str) -> MentionInput {
+        MentionInput::from_json(
+            &serde_json::json!({"id": id, "text": text, "published_at": "2026-11-22T10:15:00Z"})
+                .to_string(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn enrichment_derives_everything_else() {
+        let mention = enricher().enrich(
+            input("hackernews:1", "<p>Another Acme <b>outage</b> &amp; no word from support.</p>"),
+            datetime!(2026-11-22 10:20:00 UTC),
+        );
+        assert_eq!(mention.text, "Another Acme outage & no word from support.");
+        assert_eq!(mention.source, "hackernews");
+        assert_eq!(mention.feed, "hackernews");
+        assert_eq!(mention.watches, ["acme"]);
+        assert_eq!(mention.lang, "en");
+        assert_eq!(mention.sentiment.label, Label::Negative, "the lexicon override counts");
+        assert_eq!(mention.collected_at, datetime!(2026-11-22 10:20:00 UTC));
+    }
+
+    #[test]
+    fn non_english_text_is_unscored() {
+        let mention = enricher().enrich(
+            input("x:2", "Die Lieferung von Acme kam wieder viel zu spät und der Support antwortet nicht."),
+            datetime!(2026-11-22 10:20:00 UTC),
+        );
+        assert_eq!(mention.lang, "de");
+        assert_eq!(mention.sentiment, Sentiment::unscored());
+        assert_eq!(mention.watches, ["acme"]);
+    }
+
+    #[test]
+    fn plain_text_passes_through() {
+        assert_eq!(html_to_text("  a < b and c > d  "), "a < b and c > d");
+        assert_eq!(html_to_text("AT&T is <3"), "AT&T is <3");
+    }
+}

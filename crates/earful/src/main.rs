@@ -1,0 +1,75 @@
+//! `earful`, the binary: the command line over Earful's library crates.
+//!
+//! This crate is thin wiring: it parses arguments, loads the config, and calls the library
+//! crates. It must never hold logic another crate should own, and never print anything but
+//! results on stdout (logs and errors go to stderr).
+
+mod commands;
+mod enrich;
+mod settings;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Earful: a self-hosted word-of-mouse monitor.
+#[derive(Debug, Parser)]
+#[command(name = "earful", version, about, long_about = None)]
+struct Cli {
+    /// The config file (default: the built-in config, with data in ./data).
+    #[arg(long, short, global = true, env = "EARFUL_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Log filter for stderr, e.g. `info`, `debug`, `earful_index=debug`.
+    #[arg(long, global = true, env = "EARFUL_LOG", default_value = "warn", value_name = "FILTER")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Import mentions from JSONL (backfill, replay, benchmarks).
+    Ingest(commands::ingest::IngestArgs),
+    /// Search mentions.
+    Search(commands::search::SearchArgs),
+    /// Write every matching mention, streamed, as JSONL or CSV.
+    Export(commands::search::ExportArgs),
+    /// Score text with VADER (stdin, a line each, if no TEXT).
+    Score(commands::score::ScoreArgs),
+    /// Work with the config file.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigAction {
+    /// Validate the config and print what is wrong, as FILE:LINE: key: problem.
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log);
+    let outcome = match cli.command {
+        Command::Ingest(args) => commands::ingest::run(cli.config.as_deref(), args),
+        Command::Search(args) => commands::search::run_search(cli.config.as_deref(), args),
+        Command::Export(args) => commands::search::run_export(cli.config.as_deref(), args),
+        Command::Score(args) => commands::score::run(cli.config.as_deref(), args),
+        Command::Config { action: ConfigAction::Check } => {
+            commands::config_check::run(cli.config.as_deref())
+        }
+    };
+    match outcome {
+        Ok(code) => code.into(),
+        Err(error) => commands::report(&error),
+    }
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
