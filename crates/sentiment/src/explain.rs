@@ -171,7 +171,11 @@ impl fmt::Display for Explanation {
             writeln!(f, "  = {}", signed(token.valence))?;
         }
         if neutral > 0 {
-            writeln!(f, "  ({neutral} neutral token{})", if neutral == 1 { "" } else { "s" })?;
+            writeln!(
+                f,
+                "  ({neutral} neutral token{})",
+                if neutral == 1 { "" } else { "s" }
+            )?;
         }
         write!(f, "  sum {}", signed(self.sum))?;
         if self.punctuation_amplifier != 0.0 {
@@ -242,7 +246,10 @@ impl Trace for Recorder {
     fn tokens(&mut self, text: &str, tokens: &[Token<'_>], caps_differential: bool) {
         self.text = text.to_string();
         self.caps_differential = caps_differential;
-        self.words = tokens.iter().map(|token| token.word.to_lowercase()).collect();
+        self.words = tokens
+            .iter()
+            .map(|token| token.word.to_lowercase())
+            .collect();
         self.tokens = tokens
             .iter()
             .map(|token| TokenContribution {

@@ -78,7 +78,10 @@ pub(crate) fn py_isupper(word: &str) -> bool {
 /// `str::to_lowercase` applies the same context rule as CPython).
 pub(crate) fn push_py_lower(word: &str, out: &mut String) {
     if word.is_ascii() {
-        out.extend(word.bytes().map(|byte| char::from(byte.to_ascii_lowercase())));
+        out.extend(
+            word.bytes()
+                .map(|byte| char::from(byte.to_ascii_lowercase())),
+        );
     } else {
         out.push_str(&word.to_lowercase());
     }
@@ -104,8 +107,8 @@ mod tests {
         // The full list printed by CPython 3.11: [c for c in range(0x110000) if chr(c).isspace()].
         let expected: Vec<u32> = vec![
             0x9, 0xa, 0xb, 0xc, 0xd, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0, 0x1680, 0x2000,
-            0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a,
-            0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
+            0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028,
+            0x2029, 0x202f, 0x205f, 0x3000,
         ];
         let actual: Vec<u32> = (0..=0x10ffff_u32)
             .filter_map(char::from_u32)

@@ -360,9 +360,7 @@ impl Vader<'_> {
             Some(i - 1)
         } else if i > 1 && words.lower(i - 2) == "no" {
             Some(i - 2)
-        } else if i > 2
-            && words.lower(i - 3) == "no"
-            && matches!(words.lower(i - 1), "or" | "nor")
+        } else if i > 2 && words.lower(i - 3) == "no" && matches!(words.lower(i - 1), "or" | "nor")
         {
             Some(i - 3)
         } else {
@@ -452,18 +450,16 @@ fn negation_check<T: Trace>(
         result
     };
     match start_i {
-        0 => {
-            if is_negation(back(1)) {
-                return negated(1, trace);
-            }
-        }
+        0 if is_negation(back(1)) => negated(1, trace),
         1 => {
             if back(2) == "never" && matches!(back(1), "so" | "this") {
-                return amplified(2, trace);
+                amplified(2, trace)
             } else if back(2) == "without" && back(1) == "doubt" {
-                return valence;
+                valence
             } else if is_negation(back(2)) {
-                return negated(2, trace);
+                negated(2, trace)
+            } else {
+                valence
             }
         }
         2 => {
@@ -473,16 +469,17 @@ fn negation_check<T: Trace>(
             if (back(3) == "never" && matches!(back(2), "so" | "this"))
                 || matches!(back(1), "so" | "this")
             {
-                return amplified(3, trace);
+                amplified(3, trace)
             } else if back(3) == "without" && (back(2) == "doubt" || back(1) == "doubt") {
-                return valence;
+                valence
             } else if is_negation(back(3)) {
-                return negated(3, trace);
+                negated(3, trace)
+            } else {
+                valence
             }
         }
-        _ => {}
+        _ => valence,
     }
-    valence
 }
 
 /// `_special_idioms_check`. Only reached when `i > 2` and the word three back is not a

@@ -16,8 +16,9 @@ fn vectors_dir() -> PathBuf {
 fn groundtruth_dir() -> PathBuf {
     match std::env::var_os("EARFUL_VADER_GROUNDTRUTH") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/data/vader-groundtruth"),
+        None => {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/vader-groundtruth")
+        }
     }
 }
 
@@ -55,7 +56,8 @@ fn corpus_rows(file: &str) -> Vec<(usize, String, String)> {
 }
 
 fn check_corpus(name: &str, file: &str, expected_rows: usize) {
-    let vectors = std::fs::read_to_string(vectors_dir().join(format!("{name}.tsv"))).unwrap();
+    let vectors = std::fs::read_to_string(vectors_dir().join(format!("{name}.tsv")))
+        .unwrap_or_else(|error| panic!("{name}.tsv: {error}"));
     let vectors: Vec<&str> = vectors.lines().filter(|l| !l.starts_with('#')).collect();
     let rows = corpus_rows(file);
     assert_eq!(rows.len(), expected_rows, "{file}: row count");
@@ -66,7 +68,11 @@ fn check_corpus(name: &str, file: &str, expected_rows: usize) {
         let fields: Vec<&str> = vector.split('\t').collect();
         assert_eq!(fields[0], line.to_string(), "{name}: vector out of step");
         assert_eq!(fields[1], id, "{name}: vector out of step at line {line}");
-        let number = |i: usize| fields[i].parse::<f64>().unwrap();
+        let number = |i: usize| {
+            fields[i]
+                .parse::<f64>()
+                .unwrap_or_else(|error| panic!("{name}: line {line}: {error}"))
+        };
         let expected = PolarityScores {
             compound: number(2),
             pos: number(3),
@@ -75,7 +81,9 @@ fn check_corpus(name: &str, file: &str, expected_rows: usize) {
         };
         let actual = analyzer.polarity_scores(text);
         if !same_scores(&actual, &expected) {
-            mismatches.push(format!("{id}: {text:?}\n  got  {actual:?}\n  want {expected:?}"));
+            mismatches.push(format!(
+                "{id}: {text:?}\n  got  {actual:?}\n  want {expected:?}"
+            ));
         }
     }
     eprintln!(
