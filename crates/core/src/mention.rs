@@ -225,7 +225,7 @@ pub struct MentionInput {
 pub enum MentionError {
     /// The JSON could not be read (syntax, a missing required field, a wrong type, an unknown
     /// field, a bad time).
-    #[error("{0}")]
+    #[error("{}", describe_json_error(.0))]
     Json(#[from] serde_json::Error),
     /// The id is unusable.
     #[error("field `id`: {0}")]
@@ -236,6 +236,20 @@ pub enum MentionError {
     /// A rating outside 1..5.
     #[error("field `rating` is {0}; ratings are 1 to 5")]
     Rating(u8),
+}
+
+/// serde_json's message without its "at line 1 column N" (a JSONL record is one line), with
+/// the column put first for syntax errors, where it helps.
+fn describe_json_error(error: &serde_json::Error) -> String {
+    let full = error.to_string();
+    let suffix = format!(" at line {} column {}", error.line(), error.column());
+    let message = full.strip_suffix(&suffix).unwrap_or(&full);
+    match error.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+            format!("invalid JSON at column {}: {message}", error.column())
+        }
+        _ => message.to_string(),
+    }
 }
 
 impl MentionInput {

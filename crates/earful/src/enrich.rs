@@ -21,26 +21,33 @@ impl Enricher {
         for watch in &config.watches {
             watches.push((watch.name.clone(), MentionQuery::parse(&watch.query)?));
         }
-        let overrides = config.sentiment.lexicon.iter().map(|(word, valence)| (word.clone(), *valence));
+        let overrides = config
+            .sentiment
+            .lexicon
+            .iter()
+            .map(|(word, valence)| (word.clone(), *valence));
         let analyzer = Analyzer::with_overrides(overrides)?;
         Ok(Enricher { watches, analyzer })
-    }
-
-    /// The sentiment analyzer in use.
-    pub fn analyzer(&self) -> &Analyzer {
-        &self.analyzer
     }
 
     /// Completes a mention. `now` stands in for a missing `collected_at`.
     pub fn enrich(&self, input: MentionInput, now: OffsetDateTime) -> Mention {
         let source = input.source_kind();
         let text = html_to_text(&input.text);
-        let title = input.title.as_deref().map(html_to_text).filter(|title| !title.is_empty());
+        let title = input
+            .title
+            .as_deref()
+            .map(html_to_text)
+            .filter(|title| !title.is_empty());
         let scored_text = match &title {
             Some(title) => format!("{title}\n{text}"),
             None => text.clone(),
         };
-        let given_lang = input.lang.as_deref().map(normalize_lang).filter(|lang| !lang.is_empty());
+        let given_lang = input
+            .lang
+            .as_deref()
+            .map(normalize_lang)
+            .filter(|lang| !lang.is_empty());
         let verdict = self.analyzer.score(&scored_text, given_lang.as_deref());
         let sentiment = match verdict.scores {
             Some(scores) => Sentiment::scored(scores.compound, scores.pos, scores.neu, scores.neg),
@@ -48,7 +55,10 @@ impl Enricher {
         };
         let mut mention = Mention {
             id: input.id,
-            feed: input.feed.filter(|feed| !feed.is_empty()).unwrap_or_else(|| source.clone()),
+            feed: input
+                .feed
+                .filter(|feed| !feed.is_empty())
+                .unwrap_or_else(|| source.clone()),
             source,
             watches: Vec::new(),
             url: input.url,
@@ -129,7 +139,10 @@ mod tests {
     #[test]
     fn enrichment_derives_everything_else() {
         let mention = enricher().enrich(
-            input("hackernews:1", "<p>Another Acme <b>outage</b> &amp; no word from support.</p>"),
+            input(
+                "hackernews:1",
+                "<p>Another Acme <b>outage</b> &amp; no word from support.</p>",
+            ),
             datetime!(2026-11-22 10:20:00 UTC),
         );
         assert_eq!(mention.text, "Another Acme outage & no word from support.");
@@ -137,14 +150,21 @@ mod tests {
         assert_eq!(mention.feed, "hackernews");
         assert_eq!(mention.watches, ["acme"]);
         assert_eq!(mention.lang, "en");
-        assert_eq!(mention.sentiment.label, Label::Negative, "the lexicon override counts");
+        assert_eq!(
+            mention.sentiment.label,
+            Label::Negative,
+            "the lexicon override counts"
+        );
         assert_eq!(mention.collected_at, datetime!(2026-11-22 10:20:00 UTC));
     }
 
     #[test]
     fn non_english_text_is_unscored() {
         let mention = enricher().enrich(
-            input("x:2", "Die Lieferung von Acme kam wieder viel zu spät und der Support antwortet nicht."),
+            input(
+                "x:2",
+                "Die Lieferung von Acme kam wieder viel zu spät und der Support antwortet nicht.",
+            ),
             datetime!(2026-11-22 10:20:00 UTC),
         );
         assert_eq!(mention.lang, "de");

@@ -21,7 +21,13 @@ struct Cli {
     #[arg(long, short, global = true, env = "EARFUL_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Log filter for stderr, e.g. `info`, `debug`, `earful_index=debug`.
-    #[arg(long, global = true, env = "EARFUL_LOG", default_value = "warn", value_name = "FILTER")]
+    #[arg(
+        long,
+        global = true,
+        env = "EARFUL_LOG",
+        default_value = "warn",
+        value_name = "FILTER"
+    )]
     log: String,
     #[command(subcommand)]
     command: Command,
@@ -58,9 +64,9 @@ fn main() -> ExitCode {
         Command::Search(args) => commands::search::run_search(cli.config.as_deref(), args),
         Command::Export(args) => commands::search::run_export(cli.config.as_deref(), args),
         Command::Score(args) => commands::score::run(cli.config.as_deref(), args),
-        Command::Config { action: ConfigAction::Check } => {
-            commands::config_check::run(cli.config.as_deref())
-        }
+        Command::Config {
+            action: ConfigAction::Check,
+        } => commands::config_check::run(cli.config.as_deref()),
     };
     match outcome {
         Ok(code) => code.into(),
@@ -71,5 +77,8 @@ fn main() -> ExitCode {
 fn init_logging(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

@@ -3,20 +3,34 @@
 mod util;
 
 use serde_json::Value;
-use util::{Earful, fixture};
+use util::{fixture, Earful};
 
 #[test]
 fn ingest_then_search_returns_the_right_mentions_newest_first() {
     let earful = Earful::new();
     let ingest = earful.run(&["ingest", &fixture("config/examples/mentions.jsonl")]);
     assert_eq!(ingest.code, 0, "{}", ingest.stderr);
-    assert!(ingest.stderr.contains("ingested 20 mentions"), "{}", ingest.stderr);
+    assert!(
+        ingest.stderr.contains("ingested 20 mentions"),
+        "{}",
+        ingest.stderr
+    );
 
-    let search = earful.run(&["search", "acme -refund", "--format", "json", "--limit", "100"]);
+    let search = earful.run(&[
+        "search",
+        "acme -refund",
+        "--format",
+        "json",
+        "--limit",
+        "100",
+    ]);
     assert_eq!(search.code, 0, "{}", search.stderr);
     let document: Value = serde_json::from_str(&search.stdout).unwrap();
     let mentions = document["mentions"].as_array().unwrap();
-    let ids: Vec<&str> = mentions.iter().map(|mention| mention["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = mentions
+        .iter()
+        .map(|mention| mention["id"].as_str().unwrap())
+        .collect();
     // Every mention naming Acme but not a refund (stemmed: "refunds" counts), and not the
     // ones that only name "Acme Acres" — the watch excludes those, plain search does not.
     let expected = [
@@ -46,19 +60,46 @@ fn ingest_then_search_returns_the_right_mentions_newest_first() {
             assert!(sentiment.get("compound").is_none());
         }
     }
-    let outage = mentions.iter().find(|m| m["id"] == "hackernews:41234567").unwrap();
+    let outage = mentions
+        .iter()
+        .find(|m| m["id"] == "hackernews:41234567")
+        .unwrap();
     assert_eq!(outage["sentiment"]["label"], "negative");
     assert_eq!(outage["watches"], serde_json::json!(["acme"]));
-    let acres = mentions.iter().find(|m| m["id"] == "lemmy:https://lemmy.world/post/777").unwrap();
-    assert_eq!(acres["watches"], serde_json::json!([]), "the watch excludes Acme Acres");
-    let html = mentions.iter().find(|m| m["author"] == "ana@mastodon.social").unwrap();
-    assert!(!html["text"].as_str().unwrap().contains('<'), "HTML is removed: {html}");
+    let acres = mentions
+        .iter()
+        .find(|m| m["id"] == "lemmy:https://lemmy.world/post/777")
+        .unwrap();
+    assert_eq!(
+        acres["watches"],
+        serde_json::json!([]),
+        "the watch excludes Acme Acres"
+    );
+    let html = mentions
+        .iter()
+        .find(|m| m["author"] == "ana@mastodon.social")
+        .unwrap();
+    assert!(
+        !html["text"].as_str().unwrap().contains('<'),
+        "HTML is removed: {html}"
+    );
 
     // A second ingest of the same file leaves the count unchanged.
     let again = earful.run(&["ingest", &fixture("config/examples/mentions.jsonl")]);
     assert_eq!(again.code, 0, "{}", again.stderr);
-    assert!(again.stderr.contains("the index holds 20 mentions"), "{}", again.stderr);
-    let search_again = earful.run(&["search", "acme -refund", "--format", "json", "--limit", "100"]);
+    assert!(
+        again.stderr.contains("the index holds 20 mentions"),
+        "{}",
+        again.stderr
+    );
+    let search_again = earful.run(&[
+        "search",
+        "acme -refund",
+        "--format",
+        "json",
+        "--limit",
+        "100",
+    ]);
     let document_again: Value = serde_json::from_str(&search_again.stdout).unwrap();
     assert_eq!(document_again["total"], expected.len());
 }
@@ -66,22 +107,48 @@ fn ingest_then_search_returns_the_right_mentions_newest_first() {
 #[test]
 fn bad_lines_are_reported_by_number_and_the_rest_is_ingested() {
     let earful = Earful::new();
-    let ingest = earful.run(&["ingest", &fixture("tests/fixtures/ingest-with-errors.jsonl")]);
-    assert_eq!(ingest.code, 3, "exit 3: some lines were rejected\n{}", ingest.stderr);
+    let ingest = earful.run(&[
+        "ingest",
+        &fixture("tests/fixtures/ingest-with-errors.jsonl"),
+    ]);
+    assert_eq!(
+        ingest.code, 3,
+        "exit 3: some lines were rejected\n{}",
+        ingest.stderr
+    );
     let file = fixture("tests/fixtures/ingest-with-errors.jsonl");
-    for (line, needle) in [(2, "EOF"), (4, "published_at"), (6, "22/11/2026"), (7, "autor")] {
+    for (line, needle) in [
+        (2, "invalid JSON at column 40: EOF while parsing a string"),
+        (4, "published_at"),
+        (6, "22/11/2026"),
+        (7, "autor"),
+    ] {
         let prefix = format!("{file}:{line}: ");
         let reported = ingest.stderr.lines().find(|row| row.starts_with(&prefix));
-        let reported = reported.unwrap_or_else(|| panic!("line {line} not reported:\n{}", ingest.stderr));
+        let reported =
+            reported.unwrap_or_else(|| panic!("line {line} not reported:\n{}", ingest.stderr));
         assert!(reported.contains(needle), "{reported}");
     }
-    assert!(ingest.stderr.contains("ingested 3 mentions"), "{}", ingest.stderr);
-    assert!(ingest.stderr.contains("rejected 4 lines"), "{}", ingest.stderr);
+    assert!(
+        ingest.stderr.contains("ingested 3 mentions"),
+        "{}",
+        ingest.stderr
+    );
+    assert!(
+        ingest.stderr.contains("rejected 4 lines"),
+        "{}",
+        ingest.stderr
+    );
     let search = earful.run(&["search", "--format", "jsonl"]);
     let ids: Vec<String> = search
         .stdout
         .lines()
-        .map(|line| serde_json::from_str::<Value>(line).unwrap()["id"].as_str().unwrap().to_string())
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(ids, ["ingest:7", "ingest:3", "ingest:1"]);
 }
@@ -89,7 +156,8 @@ fn bad_lines_are_reported_by_number_and_the_rest_is_ingested() {
 #[test]
 fn ingest_reads_stdin() {
     let earful = Earful::new();
-    let line = r#"{"id":"ingest:stdin","text":"Acme via a pipe","published_at":"2026-11-22T10:00:00Z"}"#;
+    let line =
+        r#"{"id":"ingest:stdin","text":"Acme via a pipe","published_at":"2026-11-22T10:00:00Z"}"#;
     let ingest = earful.run_with_stdin(&["ingest", "-"], &format!("{line}\n"));
     assert_eq!(ingest.code, 0, "{}", ingest.stderr);
     let search = earful.run(&["search", "pipe", "--format", "jsonl"]);
@@ -102,7 +170,11 @@ fn a_bad_query_is_a_usage_error_that_says_where() {
     earful.run(&["ingest", &fixture("config/examples/mentions.jsonl")]);
     let search = earful.run(&["search", "acme AND (refund"]);
     assert_eq!(search.code, 2, "{}", search.stderr);
-    assert!(search.stderr.contains("at character 17"), "{}", search.stderr);
+    assert!(
+        search.stderr.contains("at character 17"),
+        "{}",
+        search.stderr
+    );
     let since = earful.run(&["search", "acme", "--since", "last week"]);
     assert_eq!(since.code, 2, "{}", since.stderr);
     assert!(since.stderr.contains("--since"), "{}", since.stderr);
@@ -112,7 +184,9 @@ fn a_bad_query_is_a_usage_error_that_says_where() {
 fn search_formats_and_filters() {
     let earful = Earful::new();
     earful.run(&["ingest", &fixture("config/examples/mentions.jsonl")]);
-    let csv = earful.run(&["search", "acme", "--label", "negative", "--format", "csv", "--limit", "100"]);
+    let csv = earful.run(&[
+        "search", "acme", "--label", "negative", "--format", "csv", "--limit", "100",
+    ]);
     assert_eq!(csv.code, 0, "{}", csv.stderr);
     let mut reader = csv::Reader::from_reader(csv.stdout.as_bytes());
     let headers = reader.headers().unwrap().clone();
@@ -127,14 +201,24 @@ fn search_formats_and_filters() {
     assert!(table.stdout.contains("jdoe"), "{}", table.stdout);
     assert!(table.stdout.contains("of 2 mentions"), "{}", table.stdout);
 
-    let since = earful.run(&["search", "--since", "2026-11-26", "--until", "2026-11-27", "--format", "jsonl"]);
+    let since = earful.run(&[
+        "search",
+        "--since",
+        "2026-11-26",
+        "--until",
+        "2026-11-27",
+        "--format",
+        "jsonl",
+    ]);
     assert_eq!(since.stdout.lines().count(), 2, "{}", since.stdout);
 
     let export = earful.run(&["export", "acme", "--format", "jsonl"]);
     assert_eq!(export.code, 0, "{}", export.stderr);
     let exported = export.stdout.lines().count();
     let counted = earful.run(&["search", "acme", "--format", "json", "--limit", "1"]);
-    let total = serde_json::from_str::<Value>(&counted.stdout).unwrap()["total"].as_u64().unwrap();
+    let total = serde_json::from_str::<Value>(&counted.stdout).unwrap()["total"]
+        .as_u64()
+        .unwrap();
     assert_eq!(exported as u64, total);
 }
 
@@ -159,7 +243,11 @@ fn config_check_reports_file_line_key_problem() {
     );
     let missing = earful.run_with_config("/nonexistent/earful.toml", &["config", "check"]);
     assert_eq!(missing.code, 2, "{}", missing.stderr);
-    assert!(missing.stderr.contains("/nonexistent/earful.toml"), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("/nonexistent/earful.toml"),
+        "{}",
+        missing.stderr
+    );
 }
 
 #[test]
@@ -170,7 +258,10 @@ fn the_built_in_config_runs_with_no_file() {
     assert!(checked.stdout.contains("built-in"), "{}", checked.stdout);
     let ingest = earful.run_without_config(&["ingest", &fixture("config/examples/mentions.jsonl")]);
     assert_eq!(ingest.code, 0, "{}", ingest.stderr);
-    assert!(earful.dir().join("data/index").is_dir(), "data lands in ./data");
+    assert!(
+        earful.dir().join("data/index").is_dir(),
+        "data lands in ./data"
+    );
 }
 
 #[test]
@@ -179,10 +270,20 @@ fn score_prints_vader_numbers() {
     let json = earful.run_without_config(&["score", "Hello world!", "--format", "json"]);
     assert_eq!(json.code, 0, "{}", json.stderr);
     let value: Value = serde_json::from_str(json.stdout.trim()).unwrap();
-    assert_eq!(value, serde_json::json!({"compound": 0.0, "pos": 0.0, "neu": 1.0, "neg": 0.0, "label": "neutral"}));
+    assert_eq!(
+        value,
+        serde_json::json!({"compound": 0.0, "pos": 0.0, "neu": 1.0, "neg": 0.0, "label": "neutral"})
+    );
 
-    let lines = earful.run_with_stdin(&["score", "--format", "json"], "VADER is smart, handsome, and funny.\nThis is terrible.\n");
-    let scores: Vec<Value> = lines.stdout.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let lines = earful.run_with_stdin(
+        &["score", "--format", "json"],
+        "VADER is smart, handsome, and funny.\nThis is terrible.\n",
+    );
+    let scores: Vec<Value> = lines
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
     assert_eq!(scores.len(), 2);
     assert_eq!(scores[0]["compound"], 0.8316);
     assert_eq!(scores[1]["label"], "negative");
@@ -197,7 +298,9 @@ fn score_prints_vader_numbers() {
 fn a_locked_index_is_a_clear_error() {
     let earful = Earful::new();
     earful.run(&["ingest", &fixture("config/examples/mentions.jsonl")]);
-    let index = earful_index::MentionIndex::open(&earful.dir().join("data/index"), Default::default()).unwrap();
+    let index =
+        earful_index::MentionIndex::open(&earful.dir().join("data/index"), Default::default())
+            .unwrap();
     let _writer = index.start_writer().unwrap();
     let ingest = earful.run(&["ingest", &fixture("config/examples/mentions.jsonl")]);
     assert_eq!(ingest.code, 1, "{}", ingest.stderr);

@@ -6,7 +6,13 @@ use std::process::{Command, Stdio};
 
 /// A path under the workspace root.
 pub fn fixture(relative: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative).canonicalize().unwrap().display().to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(relative)
+        .canonicalize()
+        .unwrap()
+        .display()
+        .to_string()
 }
 
 /// What a run printed and returned.
@@ -18,6 +24,7 @@ pub struct Output {
 }
 
 /// A scratch directory with a config whose data lives inside it.
+#[derive(Debug)]
 pub struct Earful {
     dir: tempfile::TempDir,
     config: String,
@@ -32,7 +39,10 @@ impl Earful {
             "version = 1\ndata_dir = \"data\"\n\n[[watch]]\nname = \"acme\"\nquery = '\"acme corp\" OR acme -\"acme acres\"'\n\n[sentiment.lexicon]\noutage = -2.5\n",
         )
         .unwrap();
-        Earful { config: config.display().to_string(), dir }
+        Earful {
+            config: config.display().to_string(),
+            dir,
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -72,13 +82,22 @@ impl Earful {
             .env_remove("EARFUL_CONFIG")
             .env_remove("EARFUL_DATA_DIR")
             .env("EARFUL_LOG", "warn")
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         if let Some(input) = stdin {
-            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
         }
         let output = child.wait_with_output().unwrap();
         Output {

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use earful_core::MentionInput;
-use earful_index::{Batch, IndexOptions, MentionIndex};
+use earful_index::{Batch, MentionIndex};
 use time::OffsetDateTime;
 use tracing::info;
 
@@ -43,9 +43,11 @@ pub fn run(config_path: Option<&Path>, args: IngestArgs) -> anyhow::Result<ExitC
     let config = settings::load(config_path)?;
     let enricher = Enricher::from_config(&config)?;
     let index_dir = config.data_dir.join("index");
-    let index = MentionIndex::open(&index_dir, IndexOptions::from_config(&config.index))
+    let index = MentionIndex::open(&index_dir, settings::index_options(&config.index))
         .with_context(|| format!("cannot open the index in `{}`", index_dir.display()))?;
-    let writer = index.start_writer().context("cannot start the index writer")?;
+    let writer = index
+        .start_writer()
+        .context("cannot start the index writer")?;
 
     let (reader, input_name): (Box<dyn Read>, String) = if args.input.as_os_str() == "-" {
         (Box::new(std::io::stdin().lock()), "<stdin>".to_string())
@@ -73,7 +75,7 @@ pub fn run(config_path: Option<&Path>, args: IngestArgs) -> anyhow::Result<ExitC
             tally.blank += 1;
             continue;
         }
-        match MentionInput::from_json(&line) {
+        match MentionInput::from_json(line.trim_end_matches(['\n', '\r'])) {
             Ok(input) => {
                 batch.push(enricher.enrich(input, now));
                 tally.indexed += 1;
@@ -87,15 +89,33 @@ pub fn run(config_path: Option<&Path>, args: IngestArgs) -> anyhow::Result<ExitC
         }
         if batch.len() >= BATCH_SIZE {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_SIZE));
-            writer.send(Batch::new(full)).context("the index writer stopped")?;
+            writer
+                .send(Batch {
+                    mentions: full,
+                    ..Batch::default()
+                })
+                .context("the index writer stopped")?;
         }
     }
     if !batch.is_empty() {
-        writer.send(Batch::new(batch)).context("the index writer stopped")?;
+        writer
+            .send(Batch {
+                mentions: batch,
+                ..Batch::default()
+            })
+            .context("the index writer stopped")?;
     }
-    writer.shutdown().context("cannot commit the index")?;
-    let total = index.count_all().context("cannot count the index")?;
-    info!(indexed = tally.indexed, rejected = tally.rejected, total, "ingest finished");
+    let commit = writer.shutdown().context("cannot commit the index")?;
+    index.reload().context("cannot reload the index")?;
+    let total = commit
+        .map(|commit| commit.num_docs)
+        .unwrap_or_else(|| index.num_docs());
+    info!(
+        indexed = tally.indexed,
+        rejected = tally.rejected,
+        total,
+        "ingest finished"
+    );
     if tally.rejected as usize > MAX_REPORTED_LINES {
         eprintln!(
             "{input_name}: {} more rejected lines not shown",

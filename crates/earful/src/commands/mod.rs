@@ -10,8 +10,6 @@ use std::process::ExitCode;
 
 use earful_core::config::ConfigError;
 
-/// Exit code: success.
-pub const EXIT_OK: u8 = 0;
 /// Exit code: a runtime failure (I/O, a locked index, …).
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit code: bad usage or an invalid config.
@@ -31,7 +29,11 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
         eprintln!("{config_error}");
         return ExitCode::from(EXIT_USAGE);
     }
-    let message = error.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ");
+    let message = error
+        .chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ");
     eprintln!("error: {message}");
     if error.downcast_ref::<UsageError>().is_some() {
         ExitCode::from(EXIT_USAGE)

@@ -27,6 +27,9 @@ pub struct QueryArgs {
     /// Only mentions from this source kind (hackernews, feed, …).
     #[arg(long)]
     source: Option<String>,
+    /// Only mentions from this configured source (its `name`).
+    #[arg(long)]
+    feed: Option<String>,
     /// Only this label: positive, neutral, negative or unscored.
     #[arg(long)]
     label: Option<String>,
@@ -95,7 +98,8 @@ enum ExportFormat {
 
 impl QueryArgs {
     fn compile(&self) -> anyhow::Result<(MentionQuery, Filters, Sort)> {
-        let query = MentionQuery::parse(&self.query).map_err(|error| UsageError(error.to_string()))?;
+        let query =
+            MentionQuery::parse(&self.query).map_err(|error| UsageError(error.to_string()))?;
         let now = OffsetDateTime::now_utc();
         let bound = |flag: &str, raw: &Option<String>| -> anyhow::Result<Option<OffsetDateTime>> {
             raw.as_deref()
@@ -109,10 +113,14 @@ impl QueryArgs {
             .map(str::parse::<Label>)
             .transpose()
             .map_err(|error| UsageError(format!("--label: {error}")))?;
-        let sort = self.sort.parse::<Sort>().map_err(|error| UsageError(format!("--sort: {error}")))?;
+        let sort = self
+            .sort
+            .parse::<Sort>()
+            .map_err(|error| UsageError(format!("--sort: {error}")))?;
         let filters = Filters {
             watch: self.watch.clone(),
             source: self.source.clone(),
+            feed: self.feed.clone(),
             label,
             lang: self.lang.clone(),
             since: bound("since", &self.since)?,
@@ -205,8 +213,21 @@ pub fn run_export(config_path: Option<&Path>, args: ExportArgs) -> anyhow::Resul
 }
 
 const CSV_HEADER: [&str; 15] = [
-    "id", "published_at", "source", "feed", "watches", "author", "author_reach", "label",
-    "compound", "lang", "rating", "engagement", "title", "text", "url",
+    "id",
+    "published_at",
+    "source",
+    "feed",
+    "watches",
+    "author",
+    "author_reach",
+    "label",
+    "compound",
+    "lang",
+    "rating",
+    "engagement",
+    "title",
+    "text",
+    "url",
 ];
 
 struct CsvOut<W: Write> {
@@ -231,7 +252,12 @@ impl<W: Write> CsvOut<W> {
             optional(mention.author.clone()),
             optional(mention.author_reach.map(|reach| reach.to_string())),
             mention.sentiment.label.as_str().to_string(),
-            optional(mention.sentiment.compound.map(|compound| compound.to_string())),
+            optional(
+                mention
+                    .sentiment
+                    .compound
+                    .map(|compound| compound.to_string()),
+            ),
             mention.lang.clone(),
             optional(mention.rating.map(|rating| rating.to_string())),
             optional(mention.engagement.map(|engagement| engagement.to_string())),
