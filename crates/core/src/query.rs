@@ -17,7 +17,7 @@ use tantivy_query_grammar::{Delimiter, Occur, UserInputAst, UserInputBound, User
 use time::OffsetDateTime;
 
 use crate::mention::Mention;
-use crate::text::{analyze, keyword_analyzer, text_analyzer};
+use crate::text::{analyze, analyze_with_positions, keyword_analyzer, text_analyzer};
 
 /// The fields a query can name, and how each is matched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -536,8 +536,8 @@ fn parse_number(field: Field, raw: &str) -> Result<u64, CompileError> {
 /// Build one per mention and test every watch against it.
 #[derive(Clone, Debug, Default)]
 pub struct MatchTarget {
-    title: Vec<String>,
-    text: Vec<String>,
+    title: Vec<(usize, String)>,
+    text: Vec<(usize, String)>,
     keywords: BTreeMap<Field, Vec<String>>,
     numbers: BTreeMap<Field, u64>,
     published_at: Option<OffsetDateTime>,
@@ -585,16 +585,16 @@ impl MatchTarget {
             title: mention
                 .title
                 .as_deref()
-                .map(|title| analyze(&mut prose, title))
+                .map(|title| analyze_with_positions(&mut prose, title))
                 .unwrap_or_default(),
-            text: analyze(&mut prose, &mention.text),
+            text: analyze_with_positions(&mut prose, &mention.text),
             keywords,
             numbers,
             published_at: Some(mention.published_at),
         }
     }
 
-    fn prose(&self, field: Field) -> &[String] {
+    fn prose(&self, field: Field) -> &[(usize, String)] {
         if field == Field::Title {
             &self.title
         } else {
@@ -650,38 +650,41 @@ impl MatchTarget {
 }
 
 /// Whether `terms` occur in `tokens` in order, at most `slop` extra positions apart in total,
-/// the last one as a prefix when `prefix` is set.
-fn phrase_matches(tokens: &[String], terms: &[String], slop: u32, prefix: bool) -> bool {
+/// the last one as a prefix when `prefix` is set. Tokens carry their analyzer positions, so a
+/// word dropped by analysis (too long) still counts as a gap, as it does in the index.
+fn phrase_matches(tokens: &[(usize, String)], terms: &[String], slop: u32, prefix: bool) -> bool {
     let Some((last, leading)) = terms.split_last() else {
         return false;
     };
-    let term_matches = |token: &String, term: &String, is_last: bool| {
+    let term_matches = |token: &str, term: &str, is_last: bool| {
         if is_last && prefix {
-            token.starts_with(term.as_str())
+            token.starts_with(term)
         } else {
             token == term
         }
     };
     if leading.is_empty() {
-        return tokens.iter().any(|token| term_matches(token, last, true));
+        return tokens
+            .iter()
+            .any(|(_, token)| term_matches(token, last, true));
     }
     let slop = slop as usize;
     (0..tokens.len()).any(|start| {
-        if !term_matches(&tokens[start], &terms[0], false) {
+        let (first_position, first_token) = &tokens[start];
+        if !term_matches(first_token, &terms[0], false) {
             return false;
         }
-        let mut position = start;
-        let mut drift = 0usize;
-        for (index, term) in terms.iter().enumerate().skip(1) {
-            let is_last = index == terms.len() - 1;
-            let window_end = (position + 1 + slop - drift + 1).min(tokens.len());
-            let found =
-                (position + 1..window_end).find(|&at| term_matches(&tokens[at], term, is_last));
+        let mut index = start;
+        for (term_index, term) in terms.iter().enumerate().skip(1) {
+            let is_last = term_index == terms.len() - 1;
+            // Total drift so far plus this gap: position - first - term_index <= slop.
+            let latest = first_position + term_index + slop;
+            let found = tokens[index + 1..]
+                .iter()
+                .take_while(|(position, _)| *position <= latest)
+                .position(|(_, token)| term_matches(token, term, is_last));
             match found {
-                Some(at) => {
-                    drift += at - position - 1;
-                    position = at;
-                }
+                Some(offset) => index += 1 + offset,
                 None => return false,
             }
         }

@@ -48,6 +48,18 @@ pub fn analyze(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
     terms
 }
 
+/// Runs an analyzer over a text, collecting each term with its position. Positions can skip
+/// (a word too long to index still takes its place), which is what the index records and what
+/// phrase matching must respect.
+pub fn analyze_with_positions(analyzer: &mut TextAnalyzer, text: &str) -> Vec<(usize, String)> {
+    let mut terms = Vec::new();
+    let mut stream = analyzer.token_stream(text);
+    while let Some(token) = stream.next() {
+        terms.push((token.position, token.text.clone()));
+    }
+    terms
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

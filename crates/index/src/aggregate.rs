@@ -1,0 +1,288 @@
+//! Aggregations with tantivy's aggregation API: the timeline (date histogram by label), top
+//! authors / sources / feeds / terms, and the label share. All honour the query and filters.
+//!
+//! Top terms come from a terms aggregation on the `text` fast field, which is tokenized with
+//! its own analyzer (`earful_terms`: words, lowercased, folded, unstemmed, stop words removed),
+//! so they read as words. Counts are occurrences within the matching mentions.
+
+use std::time::Duration;
+
+use earful_core::query::Field as QueryField;
+use earful_core::{Label, MentionQuery};
+use serde::Serialize;
+use serde_json::{json, Value};
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard};
+use time::OffsetDateTime;
+
+use crate::compile::compile_request;
+use crate::error::IndexError;
+use crate::index::MentionIndex;
+use crate::search::Filters;
+
+/// Most buckets a timeline may have.
+pub const MAX_TIMELINE_BUCKETS: u64 = 100_000;
+
+/// One bucket of the timeline: mentions published in `[start, start + interval)`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TimelineBucket {
+    /// Start of the bucket.
+    #[serde(with = "earful_core::time::rfc3339")]
+    pub start: OffsetDateTime,
+    /// All mentions.
+    pub total: u64,
+    /// Positive mentions.
+    pub positive: u64,
+    /// Neutral mentions.
+    pub neutral: u64,
+    /// Negative mentions.
+    pub negative: u64,
+    /// Mentions without a score (not English).
+    pub unscored: u64,
+}
+
+impl TimelineBucket {
+    /// The count of one label.
+    pub fn count(&self, label: Label) -> u64 {
+        match label {
+            Label::Positive => self.positive,
+            Label::Neutral => self.neutral,
+            Label::Negative => self.negative,
+            Label::Unscored => self.unscored,
+        }
+    }
+}
+
+/// What [`MentionIndex::top`] ranks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TopField {
+    /// Authors, as written.
+    Author,
+    /// Source kinds.
+    Source,
+    /// Configured source names.
+    Feed,
+    /// Languages.
+    Lang,
+    /// Words of the text.
+    Term,
+}
+
+impl TopField {
+    fn column(self) -> &'static str {
+        match self {
+            TopField::Author => QueryField::Author.name(),
+            TopField::Source => QueryField::Source.name(),
+            TopField::Feed => QueryField::Feed.name(),
+            TopField::Lang => QueryField::Lang.name(),
+            TopField::Term => QueryField::Text.name(),
+        }
+    }
+}
+
+impl std::str::FromStr for TopField {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<TopField, String> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "author" => Ok(TopField::Author),
+            "source" => Ok(TopField::Source),
+            "feed" => Ok(TopField::Feed),
+            "lang" => Ok(TopField::Lang),
+            "term" | "terms" => Ok(TopField::Term),
+            _ => Err(format!(
+                "`{raw}` cannot be ranked (author, source, feed, lang, term)"
+            )),
+        }
+    }
+}
+
+/// How the matching mentions split by label.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LabelShare {
+    /// All matching mentions.
+    pub total: u64,
+    /// Positive.
+    pub positive: u64,
+    /// Neutral.
+    pub neutral: u64,
+    /// Negative.
+    pub negative: u64,
+    /// Not scored.
+    pub unscored: u64,
+}
+
+impl LabelShare {
+    /// The share of a label in `[0, 1]` (0 when nothing matches).
+    pub fn share(&self, label: Label) -> f64 {
+        if self.total == 0 {
+            return 0.0;
+        }
+        let count = match label {
+            Label::Positive => self.positive,
+            Label::Neutral => self.neutral,
+            Label::Negative => self.negative,
+            Label::Unscored => self.unscored,
+        };
+        count as f64 / self.total as f64
+    }
+}
+
+fn label_counts(buckets: Option<&Value>) -> [u64; 4] {
+    let mut counts = [0u64; 4];
+    for bucket in buckets.and_then(Value::as_array).into_iter().flatten() {
+        let count = bucket["doc_count"].as_u64().unwrap_or(0);
+        match bucket["key"]
+            .as_str()
+            .and_then(|key| key.parse::<Label>().ok())
+        {
+            Some(Label::Positive) => counts[0] += count,
+            Some(Label::Neutral) => counts[1] += count,
+            Some(Label::Negative) => counts[2] += count,
+            Some(Label::Unscored) => counts[3] += count,
+            None => {}
+        }
+    }
+    counts
+}
+
+fn millis(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+impl MentionIndex {
+    fn aggregate(
+        &self,
+        query: &MentionQuery,
+        filters: &Filters,
+        request: Value,
+    ) -> Result<Value, IndexError> {
+        let aggregations: Aggregations = serde_json::from_value(request)
+            .map_err(|error| IndexError::BadRequest(format!("aggregation request: {error}")))?;
+        let context = AggContextParams::new(
+            AggregationLimitsGuard::new(None, Some(MAX_TIMELINE_BUCKETS as u32 * 8)),
+            Default::default(),
+        );
+        let collector = AggregationCollector::from_aggs(aggregations, context);
+        let compiled = compile_request(&self.fields, query.root(), filters);
+        let result = self.searcher().search(&*compiled, &collector)?;
+        serde_json::to_value(result)
+            .map_err(|error| IndexError::BadRequest(format!("aggregation result: {error}")))
+    }
+
+    /// Counts per time bucket and label: the timeline chart, and what the alert evaluator
+    /// compares. Buckets are aligned on multiples of `interval` since the Unix epoch; with
+    /// `since` and `until` set, every bucket of that range is present (empty ones too).
+    pub fn timeline(
+        &self,
+        query: &MentionQuery,
+        filters: &Filters,
+        interval: Duration,
+    ) -> Result<Vec<TimelineBucket>, IndexError> {
+        let interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        if interval_ms == 0 {
+            return Err(IndexError::BadRequest(
+                "the timeline interval must be at least 1ms".into(),
+            ));
+        }
+        let mut histogram = json!({
+            "field": QueryField::PublishedAt.name(),
+            "fixed_interval": format!("{interval_ms}ms"),
+            "min_doc_count": 0,
+        });
+        if let (Some(since), Some(until)) = (filters.since, filters.until) {
+            let (min, max) = (millis(since), millis(until) - 1);
+            if max >= min {
+                let buckets = (max - min) as u64 / interval_ms;
+                if buckets > MAX_TIMELINE_BUCKETS {
+                    return Err(IndexError::BadRequest(format!(
+                        "the timeline would have {buckets} buckets; the limit is {MAX_TIMELINE_BUCKETS}"
+                    )));
+                }
+                histogram["extended_bounds"] = json!({"min": min, "max": max});
+                histogram["hard_bounds"] = json!({"min": min, "max": max});
+            }
+        }
+        let request = json!({
+            "timeline": {
+                "date_histogram": histogram,
+                "aggs": {"labels": {"terms": {"field": QueryField::Label.name(), "size": 8}}}
+            }
+        });
+        let result = self.aggregate(query, filters, request)?;
+        let mut buckets = Vec::new();
+        for bucket in result["timeline"]["buckets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let Some(key_ms) = bucket["key"].as_f64() else {
+                continue;
+            };
+            let start = OffsetDateTime::from_unix_timestamp_nanos(key_ms as i128 * 1_000_000)
+                .map_err(|error| IndexError::BadRequest(format!("bucket key: {error}")))?;
+            let [positive, neutral, negative, unscored] =
+                label_counts(bucket.get("labels").map(|labels| &labels["buckets"]));
+            buckets.push(TimelineBucket {
+                start,
+                total: bucket["doc_count"].as_u64().unwrap_or(0),
+                positive,
+                neutral,
+                negative,
+                unscored,
+            });
+        }
+        Ok(buckets)
+    }
+
+    /// The most frequent values of a field among the matching mentions, most first.
+    pub fn top(
+        &self,
+        query: &MentionQuery,
+        filters: &Filters,
+        field: TopField,
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>, IndexError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        // Per-segment candidates well beyond `limit` keep merged counts exact in practice.
+        let segment_size = (limit * 10).max(1_000);
+        let request = json!({
+            "top": {"terms": {"field": field.column(), "size": limit, "segment_size": segment_size}}
+        });
+        let result = self.aggregate(query, filters, request)?;
+        Ok(result["top"]["buckets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|bucket| {
+                let key = match &bucket["key"] {
+                    Value::String(key) => key.clone(),
+                    other => other.to_string(),
+                };
+                Some((key, bucket["doc_count"].as_u64()?))
+            })
+            .collect())
+    }
+
+    /// How the matching mentions split by label.
+    pub fn label_share(
+        &self,
+        query: &MentionQuery,
+        filters: &Filters,
+    ) -> Result<LabelShare, IndexError> {
+        let request = json!({"labels": {"terms": {"field": QueryField::Label.name(), "size": 8}}});
+        let result = self.aggregate(query, filters, request)?;
+        let [positive, neutral, negative, unscored] =
+            label_counts(Some(&result["labels"]["buckets"]));
+        Ok(LabelShare {
+            total: positive + neutral + negative + unscored,
+            positive,
+            neutral,
+            negative,
+            unscored,
+        })
+    }
+}
