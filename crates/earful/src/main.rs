@@ -41,6 +41,8 @@ enum Command {
     Search(commands::search::SearchArgs),
     /// Write every matching mention, streamed, as JSONL or CSV.
     Export(commands::search::ExportArgs),
+    /// Aggregations: the timeline by label, top authors/sources/terms, label share.
+    Stats(commands::stats::StatsArgs),
     /// Score text with VADER (stdin, a line each, if no TEXT).
     Score(commands::score::ScoreArgs),
     /// Work with the config file.
@@ -63,13 +65,14 @@ fn main() -> ExitCode {
         Command::Ingest(args) => commands::ingest::run(cli.config.as_deref(), args),
         Command::Search(args) => commands::search::run_search(cli.config.as_deref(), args),
         Command::Export(args) => commands::search::run_export(cli.config.as_deref(), args),
+        Command::Stats(args) => commands::stats::run(cli.config.as_deref(), args),
         Command::Score(args) => commands::score::run(cli.config.as_deref(), args),
         Command::Config {
             action: ConfigAction::Check,
         } => commands::config_check::run(cli.config.as_deref()),
     };
     match outcome {
-        Ok(code) => code.into(),
+        Ok(code) => code,
         Err(error) => commands::report(&error),
     }
 }

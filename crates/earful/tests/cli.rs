@@ -310,3 +310,52 @@ fn a_locked_index_is_a_clear_error() {
     let search = earful.run(&["search", "acme", "--format", "jsonl"]);
     assert_eq!(search.code, 0, "{}", search.stderr);
 }
+
+#[test]
+fn stats_aggregate_the_same_query_and_filters() {
+    let earful = Earful::new();
+    earful.run(&["ingest", &fixture("config/examples/mentions.jsonl")]);
+    let timeline = earful.run(&[
+        "stats",
+        "timeline",
+        "acme",
+        "--interval",
+        "1d",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(timeline.code, 0, "{}", timeline.stderr);
+    let document: Value = serde_json::from_str(&timeline.stdout).unwrap();
+    let buckets = document["buckets"].as_array().unwrap();
+    let total: u64 = buckets
+        .iter()
+        .map(|bucket| bucket["total"].as_u64().unwrap())
+        .sum();
+    let counted = earful.run(&["search", "acme", "--format", "json", "--limit", "1"]);
+    let expected = serde_json::from_str::<Value>(&counted.stdout).unwrap()["total"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(total, expected);
+    let first = &buckets[0];
+    assert_eq!(first["start"], "2026-11-22T00:00:00Z");
+    let by_label: u64 = ["positive", "neutral", "negative", "unscored"]
+        .iter()
+        .map(|label| first[label].as_u64().unwrap())
+        .sum();
+    assert_eq!(by_label, first["total"].as_u64().unwrap());
+
+    let top = earful.run(&["stats", "top", "--field", "source", "--format", "csv"]);
+    assert_eq!(top.code, 0, "{}", top.stderr);
+    let mut lines = top.stdout.lines();
+    assert_eq!(lines.next(), Some("value,count"));
+    assert_eq!(lines.next(), Some("hackernews,6"), "{}", top.stdout);
+
+    let labels = earful.run(&[
+        "stats", "labels", "--source", "appstore", "--format", "json",
+    ]);
+    let share: Value = serde_json::from_str(&labels.stdout).unwrap();
+    assert_eq!(share["total"], 3);
+
+    let bad = earful.run(&["stats", "top", "--field", "colour"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+}

@@ -5,6 +5,7 @@ pub mod config_check;
 pub mod ingest;
 pub mod score;
 pub mod search;
+pub mod stats;
 
 use std::process::ExitCode;
 

@@ -97,7 +97,8 @@ enum ExportFormat {
 }
 
 impl QueryArgs {
-    fn compile(&self) -> anyhow::Result<(MentionQuery, Filters, Sort)> {
+    /// The compiled query, filters and sort; a bad value is a [`UsageError`] naming its flag.
+    pub fn compile(&self) -> anyhow::Result<(MentionQuery, Filters, Sort)> {
         let query =
             MentionQuery::parse(&self.query).map_err(|error| UsageError(error.to_string()))?;
         let now = OffsetDateTime::now_utc();
@@ -131,7 +132,8 @@ impl QueryArgs {
     }
 }
 
-fn open_index(config_path: Option<&Path>) -> anyhow::Result<MentionIndex> {
+/// Opens the config's index for reading (works while another process writes).
+pub fn open_index(config_path: Option<&Path>) -> anyhow::Result<MentionIndex> {
     let config = settings::load(config_path)?;
     let index_dir = config.data_dir.join("index");
     MentionIndex::open_read_only(&index_dir)

@@ -1,4 +1,6 @@
 //! Helpers for running the real binary in a scratch directory.
+// Test helpers: a failure here is a failed test, so panicking is the right response.
+#![allow(clippy::unwrap_used)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
