@@ -97,7 +97,9 @@ pub fn html_to_text(text: &str) -> String {
     if !looks_like_html(text) {
         return text.trim().to_string();
     }
-    let rendered = html2text::config::plain_no_decorate()
+    // The trivial decorator renders links, emphasis and images as their bare text.
+    let decorator = html2text::render::TrivialDecorator::new();
+    let rendered = html2text::config::with_decorator(decorator)
         .link_footnotes(false)
         .string_from_read(text.as_bytes(), usize::MAX / 4)
         .unwrap_or_else(|_| text.to_string());
@@ -141,11 +143,11 @@ mod tests {
         let mention = enricher().enrich(
             input(
                 "hackernews:1",
-                "<p>Another Acme <b>outage</b> &amp; no word from support.</p>",
+                "<p>Another <a href=\"https://acme.example\">#Acme</a> <b>outage</b> &amp; no word from support.</p>",
             ),
             datetime!(2026-11-22 10:20:00 UTC),
         );
-        assert_eq!(mention.text, "Another Acme outage & no word from support.");
+        assert_eq!(mention.text, "Another #Acme outage & no word from support.");
         assert_eq!(mention.source, "hackernews");
         assert_eq!(mention.feed, "hackernews");
         assert_eq!(mention.watches, ["acme"]);

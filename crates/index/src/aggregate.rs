@@ -114,18 +114,22 @@ pub struct LabelShare {
 }
 
 impl LabelShare {
+    /// The count of one label.
+    pub fn count(&self, label: Label) -> u64 {
+        match label {
+            Label::Positive => self.positive,
+            Label::Neutral => self.neutral,
+            Label::Negative => self.negative,
+            Label::Unscored => self.unscored,
+        }
+    }
+
     /// The share of a label in `[0, 1]` (0 when nothing matches).
     pub fn share(&self, label: Label) -> f64 {
         if self.total == 0 {
             return 0.0;
         }
-        let count = match label {
-            Label::Positive => self.positive,
-            Label::Neutral => self.neutral,
-            Label::Negative => self.negative,
-            Label::Unscored => self.unscored,
-        };
-        count as f64 / self.total as f64
+        self.count(label) as f64 / self.total as f64
     }
 }
 

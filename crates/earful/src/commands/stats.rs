@@ -60,49 +60,42 @@ enum StatsFormat {
     Csv,
 }
 
+/// A result in both shapes: JSON for programs, rows for the table and CSV.
+struct Report {
+    json: serde_json::Value,
+    header: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+}
+
 /// Runs `earful stats`.
 pub fn run(config_path: Option<&Path>, args: StatsArgs) -> anyhow::Result<ExitCode> {
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    match args.what {
+    let report = match args.what {
         Stat::Timeline { query, interval } => {
             let interval = earful_core::time::parse_duration(&interval)
                 .map_err(|error| UsageError(format!("--interval: {error}")))?;
             let (query, filters, _) = query.compile()?;
-            let index = open_index(config_path)?;
-            let buckets = index.timeline(&query, &filters, interval)?;
-            match args.format {
-                StatsFormat::Json => {
-                    serde_json::to_writer_pretty(
-                        &mut out,
-                        &serde_json::json!({ "buckets": buckets }),
-                    )?;
-                    writeln!(out)?;
-                }
-                StatsFormat::Csv | StatsFormat::Table => {
-                    let separator = if args.format == StatsFormat::Csv {
-                        ","
-                    } else {
-                        "  "
-                    };
-                    writeln!(
-                        out,
-                        "{}",
-                        ["start", "total", "positive", "neutral", "negative", "unscored"]
-                            .join(separator)
-                    )?;
-                    for bucket in &buckets {
-                        let row = [
-                            earful_core::time::format_timestamp(bucket.start),
-                            bucket.total.to_string(),
-                            bucket.positive.to_string(),
-                            bucket.neutral.to_string(),
-                            bucket.negative.to_string(),
-                            bucket.unscored.to_string(),
-                        ];
-                        writeln!(out, "{}", row.join(separator))?;
-                    }
-                }
+            let buckets = open_index(config_path)?.timeline(&query, &filters, interval)?;
+            let rows = buckets
+                .iter()
+                .map(|bucket| {
+                    let mut row = vec![
+                        earful_core::time::format_timestamp(bucket.start),
+                        bucket.total.to_string(),
+                    ];
+                    row.extend(
+                        earful_core::Label::ALL
+                            .iter()
+                            .map(|label| bucket.count(*label).to_string()),
+                    );
+                    row
+                })
+                .collect();
+            Report {
+                json: serde_json::json!({ "buckets": buckets }),
+                header: vec![
+                    "start", "total", "positive", "neutral", "negative", "unscored",
+                ],
+                rows,
             }
         }
         Stat::Top {
@@ -114,70 +107,81 @@ pub fn run(config_path: Option<&Path>, args: StatsArgs) -> anyhow::Result<ExitCo
                 .parse()
                 .map_err(|error: String| UsageError(format!("--field: {error}")))?;
             let (query, filters, _) = query.compile()?;
-            let index = open_index(config_path)?;
-            let ranked = index.top(&query, &filters, field, limit)?;
-            match args.format {
-                StatsFormat::Json => {
-                    let rows: Vec<_> = ranked
-                        .iter()
-                        .map(|(value, count)| serde_json::json!({"value": value, "count": count}))
-                        .collect();
-                    serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "top": rows }))?;
-                    writeln!(out)?;
-                }
-                StatsFormat::Csv => {
-                    let mut csv = csv::Writer::from_writer(&mut out);
-                    csv.write_record(["value", "count"])?;
-                    for (value, count) in &ranked {
-                        csv.write_record([value.as_str(), &count.to_string()])?;
-                    }
-                    csv.flush()?;
-                }
-                StatsFormat::Table => {
-                    for (value, count) in &ranked {
-                        writeln!(out, "{count:>8}  {value}")?;
-                    }
-                }
+            let ranked = open_index(config_path)?.top(&query, &filters, field, limit)?;
+            let json_rows: Vec<_> = ranked
+                .iter()
+                .map(|(value, count)| serde_json::json!({"value": value, "count": count}))
+                .collect();
+            Report {
+                json: serde_json::json!({ "top": json_rows }),
+                header: vec!["value", "count"],
+                rows: ranked
+                    .iter()
+                    .map(|(value, count)| vec![value.clone(), count.to_string()])
+                    .collect(),
             }
         }
         Stat::Labels { query } => {
             let (query, filters, _) = query.compile()?;
-            let index = open_index(config_path)?;
-            let share = index.label_share(&query, &filters)?;
-            match args.format {
-                StatsFormat::Json => {
-                    serde_json::to_writer_pretty(&mut out, &share)?;
-                    writeln!(out)?;
-                }
-                StatsFormat::Csv | StatsFormat::Table => {
-                    let separator = if args.format == StatsFormat::Csv {
-                        ","
-                    } else {
-                        "  "
-                    };
-                    writeln!(out, "{}", ["label", "count", "share"].join(separator))?;
-                    for label in earful_core::Label::ALL {
-                        let count = match label {
-                            earful_core::Label::Positive => share.positive,
-                            earful_core::Label::Neutral => share.neutral,
-                            earful_core::Label::Negative => share.negative,
-                            earful_core::Label::Unscored => share.unscored,
-                        };
-                        writeln!(
-                            out,
-                            "{}",
-                            [
-                                label.as_str().to_string(),
-                                count.to_string(),
-                                format!("{:.3}", share.share(label))
-                            ]
-                            .join(separator)
-                        )?;
-                    }
-                }
+            let share = open_index(config_path)?.label_share(&query, &filters)?;
+            let rows = earful_core::Label::ALL
+                .iter()
+                .map(|label| {
+                    vec![
+                        label.as_str().to_string(),
+                        share.count(*label).to_string(),
+                        format!("{:.3}", share.share(*label)),
+                    ]
+                })
+                .collect();
+            Report {
+                json: serde_json::to_value(share)?,
+                header: vec!["label", "count", "share"],
+                rows,
             }
         }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match args.format {
+        StatsFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report.json)?;
+            writeln!(out)?;
+        }
+        StatsFormat::Csv => {
+            let mut csv = csv::Writer::from_writer(&mut out);
+            csv.write_record(&report.header)?;
+            for row in &report.rows {
+                csv.write_record(row)?;
+            }
+            csv.flush()?;
+        }
+        StatsFormat::Table => write_columns(&mut out, &report.header, &report.rows)?,
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Left-aligned columns, two spaces apart, each as wide as its widest cell.
+fn write_columns(
+    out: &mut impl Write,
+    header: &[&str],
+    rows: &[Vec<String>],
+) -> anyhow::Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|name| name.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let header: Vec<String> = header.iter().map(|name| name.to_string()).collect();
+    for row in std::iter::once(&header).chain(rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        writeln!(out, "{}", cells.join("  ").trim_end())?;
+    }
+    Ok(())
 }
