@@ -6,69 +6,8 @@ use time::OffsetDateTime;
 
 use crate::id::{IdError, MentionId};
 
-/// A sentiment label. `Unscored` means the text is not English, so VADER says nothing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Label {
-    /// compound ≥ 0.05
-    Positive,
-    /// compound ≤ −0.05
-    Negative,
-    /// in between
-    Neutral,
-    /// not English: no score
-    Unscored,
-}
-
-impl Label {
-    /// Every label, in display order.
-    pub const ALL: [Label; 4] = [
-        Label::Positive,
-        Label::Neutral,
-        Label::Negative,
-        Label::Unscored,
-    ];
-
-    /// The label's name as stored and queried (`label:negative`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Label::Positive => "positive",
-            Label::Negative => "negative",
-            Label::Neutral => "neutral",
-            Label::Unscored => "unscored",
-        }
-    }
-
-    /// VADER's standard thresholds.
-    pub fn from_compound(compound: f64) -> Label {
-        if compound >= 0.05 {
-            Label::Positive
-        } else if compound <= -0.05 {
-            Label::Negative
-        } else {
-            Label::Neutral
-        }
-    }
-}
-
-impl std::fmt::Display for Label {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Label {
-    type Err = String;
-
-    fn from_str(raw: &str) -> Result<Label, String> {
-        Label::ALL
-            .into_iter()
-            .find(|label| label.as_str().eq_ignore_ascii_case(raw.trim()))
-            .ok_or_else(|| {
-                format!("`{raw}` is not a label (positive, neutral, negative, unscored)")
-            })
-    }
-}
+/// A sentiment label: VADER's, from `earful-sentiment`, so scorer and mention agree by type.
+pub use earful_sentiment::Label;
 
 /// A mention's sentiment. The scores are absent when the label is `unscored`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

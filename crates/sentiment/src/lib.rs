@@ -112,6 +112,14 @@ const POSITIVE_THRESHOLD: f64 = 0.05;
 const NEGATIVE_THRESHOLD: f64 = -0.05;
 
 impl Label {
+    /// Every label, in display order.
+    pub const ALL: [Label; 4] = [
+        Label::Positive,
+        Label::Neutral,
+        Label::Negative,
+        Label::Unscored,
+    ];
+
     /// The conventional VADER label: positive if `compound >= 0.05`, negative if
     /// `compound <= -0.05`, neutral otherwise (NaN included).
     pub fn from_compound(compound: f64) -> Label {
@@ -151,15 +159,10 @@ impl FromStr for Label {
 
     /// Parses the serialised form, ignoring ASCII case.
     fn from_str(text: &str) -> Result<Label, ParseLabelError> {
-        [
-            Label::Positive,
-            Label::Negative,
-            Label::Neutral,
-            Label::Unscored,
-        ]
-        .into_iter()
-        .find(|label| label.as_str().eq_ignore_ascii_case(text.trim()))
-        .ok_or_else(|| ParseLabelError(text.to_string()))
+        Label::ALL
+            .into_iter()
+            .find(|label| label.as_str().eq_ignore_ascii_case(text.trim()))
+            .ok_or_else(|| ParseLabelError(text.to_string()))
     }
 }
 
