@@ -39,9 +39,9 @@ impl Enricher {
             .as_deref()
             .map(html_to_text)
             .filter(|title| !title.is_empty());
-        let scored_text = match &title {
-            Some(title) => format!("{title}\n{text}"),
-            None => text.clone(),
+        let scored_text: std::borrow::Cow<'_, str> = match &title {
+            Some(title) => format!("{title}\n{text}").into(),
+            None => text.as_str().into(),
         };
         let given_lang = input
             .lang

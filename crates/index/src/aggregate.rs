@@ -5,6 +5,7 @@
 //! its own analyzer (`earful_terms`: words, lowercased, folded, unstemmed, stop words removed),
 //! so they read as words. Counts are occurrences within the matching mentions.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use earful_core::query::Field as QueryField;
@@ -208,29 +209,81 @@ impl MentionIndex {
                 histogram["hard_bounds"] = json!({"min": min, "max": max});
             }
         }
+        // The label split is a terms aggregation on `label` with the histogram under it: four
+        // histograms (array-indexed buckets) are far cheaper than a terms sub-aggregation in
+        // each of hundreds of time buckets. Every mention has exactly one label, so a bucket's
+        // total is the sum over labels.
         let request = json!({
-            "timeline": {
-                "date_histogram": histogram,
-                "aggs": {"labels": {"terms": {"field": QueryField::Label.name(), "size": 8}}}
+            "labels": {
+                "terms": {"field": QueryField::Label.name(), "size": 8, "min_doc_count": 1},
+                "aggs": {"timeline": {"date_histogram": histogram}}
             }
         });
         let result = self.aggregate(query, filters, request)?;
-        let mut buckets = Vec::new();
-        for bucket in result["timeline"]["buckets"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            let Some(key_ms) = bucket["key"].as_f64() else {
-                continue;
-            };
-            let start = OffsetDateTime::from_unix_timestamp_nanos(key_ms as i128 * 1_000_000)
+        let mut by_key: BTreeMap<i64, [u64; 5]> = BTreeMap::new();
+        for label_bucket in result["labels"]["buckets"].as_array().into_iter().flatten() {
+            let label = label_bucket["key"]
+                .as_str()
+                .and_then(|key| key.parse::<Label>().ok());
+            for bucket in label_bucket["timeline"]["buckets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let Some(key_ms) = bucket["key"].as_f64() else {
+                    continue;
+                };
+                let count = bucket["doc_count"].as_u64().unwrap_or(0);
+                let counts = by_key.entry(key_ms as i64).or_default();
+                counts[0] += count;
+                match label {
+                    Some(Label::Positive) => counts[1] += count,
+                    Some(Label::Neutral) => counts[2] += count,
+                    Some(Label::Negative) => counts[3] += count,
+                    Some(Label::Unscored) => counts[4] += count,
+                    None => {}
+                }
+            }
+        }
+        // Like one histogram with `min_doc_count: 0`: every bucket from the first to the last
+        // (from `since` to `until` when both are given) is present, empty ones too.
+        let step = i64::try_from(interval_ms).unwrap_or(i64::MAX);
+        let mut span = by_key
+            .first_key_value()
+            .map(|(first, _)| *first)
+            .zip(by_key.last_key_value().map(|(last, _)| *last));
+        if let Some(bounds) = histogram.get("extended_bounds") {
+            if let (Some(min), Some(max)) = (bounds["min"].as_i64(), bounds["max"].as_i64()) {
+                let min = min.div_euclid(step).saturating_mul(step);
+                span = Some(match span {
+                    Some((first, last)) => (first.min(min), last.max(max)),
+                    None => (min, max),
+                });
+            }
+        }
+        if let Some((first, last)) = span {
+            let count = (i128::from(last) - i128::from(first)) / i128::from(step);
+            if count > i128::from(MAX_TIMELINE_BUCKETS) {
+                return Err(IndexError::BadRequest(format!(
+                    "the timeline would have {count} buckets; the limit is {MAX_TIMELINE_BUCKETS}"
+                )));
+            }
+            let mut key = first;
+            while key <= last {
+                by_key.entry(key).or_default();
+                key = match key.checked_add(step) {
+                    Some(next) => next,
+                    None => break,
+                };
+            }
+        }
+        let mut buckets = Vec::with_capacity(by_key.len());
+        for (key_ms, [total, positive, neutral, negative, unscored]) in by_key {
+            let start = OffsetDateTime::from_unix_timestamp_nanos(i128::from(key_ms) * 1_000_000)
                 .map_err(|error| IndexError::BadRequest(format!("bucket key: {error}")))?;
-            let [positive, neutral, negative, unscored] =
-                label_counts(bucket.get("labels").map(|labels| &labels["buckets"]));
             buckets.push(TimelineBucket {
                 start,
-                total: bucket["doc_count"].as_u64().unwrap_or(0),
+                total,
                 positive,
                 neutral,
                 negative,

@@ -216,8 +216,22 @@ impl MentionIndex {
             .transpose()?;
         let limit = request.limit.min(SearchRequest::MAX_LIMIT);
         let compiled = compile_request(&self.fields, request.query.root(), &request.filters);
-        let total = compiled.count(&searcher)?;
-        let page = self.page(&searcher, &*compiled, request.sort, after, limit)?;
+        // The first page counts in the same pass over the matches; later pages scan a narrowed
+        // range, so they count separately.
+        let (total, page) = match after {
+            None => {
+                let (total, page) =
+                    self.page_counted(&searcher, &*compiled, request.sort, limit)?;
+                (total, page)
+            }
+            Some(_) => {
+                let total = compiled.count(&searcher)?;
+                (
+                    total,
+                    self.page(&searcher, &*compiled, request.sort, after, limit)?,
+                )
+            }
+        };
         let snippets = if request.highlight {
             let query_only = crate::compile::compile_node(&self.fields, request.query.root());
             let mut generator =
@@ -311,6 +325,31 @@ impl MentionIndex {
             _ => None,
         };
         let found = searcher.search(narrowed.as_deref().unwrap_or(query), &collector)?;
+        self.load_hits(searcher, found)
+    }
+
+    /// The first page of a sort and the number of matches, in one pass.
+    fn page_counted(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+        sort: Sort,
+        limit: usize,
+    ) -> Result<(usize, Vec<(SortKey, Hit)>), IndexError> {
+        let collector = SortedCollector {
+            sort,
+            after: None,
+            limit,
+        };
+        let (total, found) = searcher.search(query, &(Count, collector))?;
+        Ok((total, self.load_hits(searcher, found)?))
+    }
+
+    fn load_hits(
+        &self,
+        searcher: &Searcher,
+        found: Vec<crate::search::Collected>,
+    ) -> Result<Vec<(SortKey, Hit)>, IndexError> {
         found
             .into_iter()
             .map(|(key, address, score)| {

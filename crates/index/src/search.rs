@@ -319,7 +319,14 @@ impl Collector for SortedCollector {
 
 impl SortedSegmentCollector {
     fn key(&self, doc: DocId, score: Score) -> SortKey {
-        let primary = match (&self.column, self.sort) {
+        (
+            self.primary(doc, score),
+            self.id_hash.first(doc).unwrap_or(0),
+        )
+    }
+
+    fn primary(&self, doc: DocId, score: Score) -> u64 {
+        match (&self.column, self.sort) {
             (SortColumn::Date(column), Sort::Oldest) => column
                 .first(doc)
                 .map_or(0, |at| u64::MAX - i64_order(at.into_timestamp_nanos())),
@@ -332,8 +339,7 @@ impl SortedSegmentCollector {
                 .first(doc)
                 .map_or(0, |compound| u64::MAX - f64_order(compound)),
             (SortColumn::Score, _) => f64_order(f64::from(score)),
-        };
-        (primary, self.id_hash.first(doc).unwrap_or(0))
+        }
     }
 }
 
@@ -343,6 +349,15 @@ impl SegmentCollector for SortedSegmentCollector {
     fn collect(&mut self, doc: DocId, score: Score) {
         if self.limit == 0 {
             return;
+        }
+        if self.best.len() >= self.limit {
+            // A full heap: a doc whose primary key is below the worst kept cannot get in, and
+            // its tie-breaker need not be read.
+            if let Some(worst) = self.best.peek() {
+                if self.primary(doc, score) < worst.0 .0 .0 {
+                    return;
+                }
+            }
         }
         let key = self.key(doc, score);
         if self.after.is_some_and(|after| key >= after) {
