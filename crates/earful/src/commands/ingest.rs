@@ -22,9 +22,11 @@ use crate::enrich::Enricher;
 use crate::settings;
 
 /// Mentions sent to the writer at a time.
-const BATCH_SIZE: usize = 2_000;
+const BATCH_SIZE: usize = 1_000;
 /// Shortest time between commits during an ingest.
 const BULK_COMMIT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+/// Batches that may wait for the index writer during an ingest.
+const BULK_CHANNEL_CAPACITY: usize = 2;
 /// Lines parsed and enriched as one unit of work.
 const CHUNK_LINES: usize = 500;
 /// Most enrichment threads.
@@ -133,8 +135,11 @@ pub fn run(config_path: Option<&Path>, args: IngestArgs) -> anyhow::Result<ExitC
     // A bulk load commits by size rather than every couple of seconds: a daemon's interval
     // would make a commit (and the merges after it) out of every few thousand mentions.
     let configured = settings::index_options(&config.index);
+    // Two batches waiting for the writer are enough to keep it busy; more would only hold
+    // mentions in memory next to tantivy's own heap.
     let options = IndexOptions {
         commit_interval: configured.commit_interval.max(BULK_COMMIT_INTERVAL),
+        channel_capacity: BULK_CHANNEL_CAPACITY,
         ..configured
     };
     let index = MentionIndex::open(&index_dir, options)
