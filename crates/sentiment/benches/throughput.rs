@@ -1,7 +1,7 @@
 //! Single-thread throughput on the VADER ground-truth corpora (texts per second).
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/work/target-sentiment cargo bench -p earful-sentiment
+//! cargo bench -p earful-sentiment
 //! python3 crates/sentiment/benches/python_reference.py   # the reference, same texts
 //! ```
 //!
