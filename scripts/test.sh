@@ -5,9 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The toolchain pinned in rust-toolchain.toml, with the components CI uses.
-if command -v rustup >/dev/null 2>&1; then
-  rustup show active-toolchain >/dev/null
-fi
+source scripts/ensure-toolchain.sh
 
 # The tests need nothing beyond cargo today: the VADER reference values are committed test
 # vectors (crates/sentiment/tests/vectors, made by make_vectors.py), and every other test runs
