@@ -359,3 +359,44 @@ fn stats_aggregate_the_same_query_and_filters() {
     let bad = earful.run(&["stats", "top", "--field", "colour"]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
 }
+
+#[test]
+fn a_fresh_bulk_load_still_keeps_one_mention_per_id() {
+    // More lines than one writer batch, with an id repeated inside a batch and, after that
+    // repeat, another id repeated across batches:
+    // a load into an empty index skips the upsert's delete only for ids it proved new.
+    let earful = Earful::new();
+    let mut lines = String::new();
+    for number in 0..2_500 {
+        let id = match number {
+            12 | 1_700 => "ingest:repeated".to_string(),
+            11 => "ingest:0".to_string(),
+            _ => format!("ingest:{number}"),
+        };
+        lines.push_str(&format!(
+            "{{\"id\":\"{id}\",\"text\":\"Acme mention number {number}\",\"published_at\":\"2026-11-22T10:00:00Z\"}}\n"
+        ));
+    }
+    let file = earful.write_file("bulk.jsonl", &lines);
+    let ingest = earful.run(&["ingest", &file]);
+    assert_eq!(ingest.code, 0, "{}", ingest.stderr);
+    assert!(
+        ingest.stderr.contains("the index holds 2498 mentions"),
+        "{}",
+        ingest.stderr
+    );
+    let repeated = earful.run(&["search", "id:\"ingest:repeated\"", "--format", "jsonl"]);
+    let texts: Vec<Value> = repeated
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(texts.len(), 1, "{}", repeated.stdout);
+    assert_eq!(
+        texts[0]["text"], "Acme mention number 1700",
+        "the later line wins"
+    );
+    let first = earful.run(&["search", "id:\"ingest:0\"", "--format", "jsonl"]);
+    assert_eq!(first.stdout.lines().count(), 1, "{}", first.stdout);
+    assert!(first.stdout.contains("number 11"), "{}", first.stdout);
+}

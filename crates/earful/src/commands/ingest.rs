@@ -2,8 +2,9 @@
 //! (only `id`, `text` and `published_at` are required). A bad line is reported with its line
 //! number and skipped; the rest is ingested. Ingesting the same file again changes nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
+use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use clap::Args;
 use earful_core::{Mention, MentionInput};
-use earful_index::{Batch, IndexOptions, MentionIndex};
+use earful_index::{Batch, IndexError, IndexOptions, IndexWriterHandle, MentionIndex};
 use time::OffsetDateTime;
 use tracing::info;
 
@@ -127,6 +128,52 @@ fn enrich_chunk(enricher: &Enricher, chunk: Chunk, now: OffsetDateTime) -> Enric
     enriched
 }
 
+/// Proves ids new while loading into an index that was empty, so the writer can skip the
+/// upsert's delete (a look-up in every segment at each commit). Only the ids' hashes are kept
+/// (8 bytes each): a collision merely costs a needless delete.
+struct NewIds {
+    /// `None` once the index had mentions when the ingest started: every batch upserts.
+    seen: Option<HashSet<u64>>,
+}
+
+impl NewIds {
+    fn for_index(index: &MentionIndex) -> NewIds {
+        NewIds {
+            seen: (index.num_docs() == 0).then(HashSet::new),
+        }
+    }
+
+    /// Sends a batch, as new when every id in it is seen for the first time.
+    fn send(
+        &mut self,
+        writer: &IndexWriterHandle,
+        mentions: Vec<Mention>,
+    ) -> Result<(), IndexError> {
+        // Every id is recorded, even after one repeats: a later batch must see them all.
+        let mut all_new = self.seen.is_some();
+        if let Some(seen) = &mut self.seen {
+            for mention in &mentions {
+                all_new &= seen.insert(id_hash(&mention.id));
+            }
+        }
+        let batch = Batch {
+            mentions,
+            ..Batch::default()
+        };
+        if all_new {
+            writer.send_new(batch)
+        } else {
+            writer.send(batch)
+        }
+    }
+}
+
+fn id_hash(id: &str) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    id.hash(&mut hasher);
+    hasher.finish()
+}
+
 /// Reads, enriches and indexes every good line; reports the bad ones.
 pub fn run(config_path: Option<&Path>, args: IngestArgs) -> anyhow::Result<ExitCode> {
     let config = settings::load(config_path)?;
@@ -188,6 +235,7 @@ pub fn run(config_path: Option<&Path>, args: IngestArgs) -> anyhow::Result<ExitC
         let mut waiting: BTreeMap<u64, Enriched> = BTreeMap::new();
         let mut next_seq = 0u64;
         let mut batch = Vec::with_capacity(BATCH_SIZE);
+        let mut new_ids = NewIds::for_index(&index);
         let mut failure = None;
         for enriched in result_receiver.iter() {
             waiting.insert(enriched.seq, enriched);
@@ -204,10 +252,7 @@ pub fn run(config_path: Option<&Path>, args: IngestArgs) -> anyhow::Result<ExitC
                 batch.extend(ready.mentions);
                 if batch.len() >= BATCH_SIZE {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_SIZE));
-                    if let Err(error) = writer.send(Batch {
-                        mentions: full,
-                        ..Batch::default()
-                    }) {
+                    if let Err(error) = new_ids.send(&writer, full) {
                         failure = Some(error);
                         break;
                     }
@@ -223,11 +268,8 @@ pub fn run(config_path: Option<&Path>, args: IngestArgs) -> anyhow::Result<ExitC
             return Err(anyhow::Error::new(error).context("the index writer stopped"));
         }
         if !batch.is_empty() {
-            writer
-                .send(Batch {
-                    mentions: batch,
-                    ..Batch::default()
-                })
+            new_ids
+                .send(&writer, batch)
                 .context("the index writer stopped")?;
         }
         match reading.join() {
