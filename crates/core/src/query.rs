@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy_query_grammar::{Delimiter, Occur, UserInputAst, UserInputBound, UserInputLeaf};
+use tantivy_query_grammar::{Occur, UserInputAst, UserInputBound, UserInputLeaf};
 use time::OffsetDateTime;
 
 use crate::mention::Mention;
@@ -231,7 +231,6 @@ impl MentionQuery {
         let mut compiler = Compiler {
             text: text_analyzer(),
             keyword: keyword_analyzer(),
-            query,
         };
         let root = compiler.compile(&ast).map_err(|(needle, message)| {
             let offset = needle
@@ -283,13 +282,12 @@ fn is_all_negative(ast: &UserInputAst) -> bool {
 /// A compile error: an optional piece of the query to point at, and the message.
 type CompileError = (Option<String>, String);
 
-struct Compiler<'q> {
+struct Compiler {
     text: TextAnalyzer,
     keyword: TextAnalyzer,
-    query: &'q str,
 }
 
-impl Compiler<'_> {
+impl Compiler {
     /// Compiles a node; `None` when it analyzed away to nothing (tantivy drops such clauses).
     fn compile(&mut self, ast: &UserInputAst) -> Result<Option<Node>, CompileError> {
         match ast {
@@ -340,21 +338,13 @@ impl Compiler<'_> {
             UserInputLeaf::All => Ok(Some(Node::All)),
             UserInputLeaf::Literal(literal) => {
                 let field = self.field(literal.field_name.as_ref())?;
-                self.compile_value(
-                    field,
-                    &literal.phrase,
-                    literal.slop,
-                    literal.prefix,
-                    literal.delimiter,
-                )
+                self.compile_value(field, &literal.phrase, literal.slop, literal.prefix)
             }
             UserInputLeaf::Set { field, elements } => {
                 let field = self.field(field.as_ref())?;
                 let mut should = Vec::new();
                 for element in elements {
-                    if let Some(node) =
-                        self.compile_value(field, element, 0, false, Delimiter::None)?
-                    {
+                    if let Some(node) = self.compile_value(field, element, 0, false)? {
                         should.push(node);
                     }
                 }
@@ -399,13 +389,11 @@ impl Compiler<'_> {
         value: &str,
         slop: u32,
         prefix: bool,
-        delimiter: Delimiter,
     ) -> Result<Option<Node>, CompileError> {
-        let _ = delimiter;
         let Some(field) = field else {
             // No field: title or text.
-            let title = self.compile_value(Some(Field::Title), value, slop, prefix, delimiter)?;
-            let text = self.compile_value(Some(Field::Text), value, slop, prefix, delimiter)?;
+            let title = self.compile_value(Some(Field::Title), value, slop, prefix)?;
+            let text = self.compile_value(Some(Field::Text), value, slop, prefix)?;
             return Ok(match (title, text) {
                 (Some(title), Some(text)) => Some(Node::Bool {
                     must: Vec::new(),
@@ -470,7 +458,6 @@ impl Compiler<'_> {
         lower: &UserInputBound,
         upper: &UserInputBound,
     ) -> Result<Option<Node>, CompileError> {
-        let _ = self.query;
         match field.kind() {
             FieldKind::Number => {
                 let lower = match lower {
@@ -532,6 +519,12 @@ fn parse_number(field: Field, raw: &str) -> Result<u64, CompileError> {
     })
 }
 
+thread_local! {
+    /// The analyzers [`MatchTarget::new`] runs, built once per thread instead of per mention.
+    static MATCH_ANALYZERS: std::cell::RefCell<(TextAnalyzer, TextAnalyzer)> =
+        std::cell::RefCell::new((text_analyzer(), keyword_analyzer()));
+}
+
 /// A mention prepared for matching: its prose analyzed once, its exact fields lowercased.
 /// Build one per mention and test every watch against it.
 #[derive(Clone, Debug, Default)]
@@ -546,11 +539,20 @@ pub struct MatchTarget {
 impl MatchTarget {
     /// Prepares a mention.
     pub fn new(mention: &Mention) -> MatchTarget {
-        let mut prose = text_analyzer();
-        let mut keyword = keyword_analyzer();
+        MATCH_ANALYZERS.with(|analyzers| {
+            let (prose, keyword) = &mut *analyzers.borrow_mut();
+            MatchTarget::analyzed(mention, prose, keyword)
+        })
+    }
+
+    fn analyzed(
+        mention: &Mention,
+        prose: &mut TextAnalyzer,
+        keyword: &mut TextAnalyzer,
+    ) -> MatchTarget {
         let mut keywords: BTreeMap<Field, Vec<String>> = BTreeMap::new();
         let mut add = |field: Field, value: &str| {
-            if let Some(term) = analyze(&mut keyword, value).into_iter().next() {
+            if let Some(term) = analyze(keyword, value).into_iter().next() {
                 keywords.entry(field).or_default().push(term);
             }
         };
@@ -585,9 +587,9 @@ impl MatchTarget {
             title: mention
                 .title
                 .as_deref()
-                .map(|title| analyze_with_positions(&mut prose, title))
+                .map(|title| analyze_with_positions(prose, title))
                 .unwrap_or_default(),
-            text: analyze_with_positions(&mut prose, &mention.text),
+            text: analyze_with_positions(prose, &mention.text),
             keywords,
             numbers,
             published_at: Some(mention.published_at),

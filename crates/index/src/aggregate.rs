@@ -45,12 +45,10 @@ pub struct TimelineBucket {
 impl TimelineBucket {
     /// The count of one label.
     pub fn count(&self, label: Label) -> u64 {
-        match label {
-            Label::Positive => self.positive,
-            Label::Neutral => self.neutral,
-            Label::Negative => self.negative,
-            Label::Unscored => self.unscored,
-        }
+        by_label(
+            label,
+            [self.positive, self.neutral, self.negative, self.unscored],
+        )
     }
 }
 
@@ -117,12 +115,10 @@ pub struct LabelShare {
 impl LabelShare {
     /// The count of one label.
     pub fn count(&self, label: Label) -> u64 {
-        match label {
-            Label::Positive => self.positive,
-            Label::Neutral => self.neutral,
-            Label::Negative => self.negative,
-            Label::Unscored => self.unscored,
-        }
+        by_label(
+            label,
+            [self.positive, self.neutral, self.negative, self.unscored],
+        )
     }
 
     /// The share of a label in `[0, 1]` (0 when nothing matches).
@@ -134,19 +130,30 @@ impl LabelShare {
     }
 }
 
+/// Where a label's count stands in counts kept in [`Label::ALL`] order.
+fn label_index(label: Label) -> usize {
+    match label {
+        Label::Positive => 0,
+        Label::Neutral => 1,
+        Label::Negative => 2,
+        Label::Unscored => 3,
+    }
+}
+
+/// Picks a label's count from counts in [`Label::ALL`] order.
+fn by_label(label: Label, counts: [u64; 4]) -> u64 {
+    counts[label_index(label)]
+}
+
 fn label_counts(buckets: Option<&Value>) -> [u64; 4] {
     let mut counts = [0u64; 4];
     for bucket in buckets.and_then(Value::as_array).into_iter().flatten() {
         let count = bucket["doc_count"].as_u64().unwrap_or(0);
-        match bucket["key"]
+        if let Some(label) = bucket["key"]
             .as_str()
             .and_then(|key| key.parse::<Label>().ok())
         {
-            Some(Label::Positive) => counts[0] += count,
-            Some(Label::Neutral) => counts[1] += count,
-            Some(Label::Negative) => counts[2] += count,
-            Some(Label::Unscored) => counts[3] += count,
-            None => {}
+            counts[label_index(label)] += count;
         }
     }
     counts
