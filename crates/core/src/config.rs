@@ -58,6 +58,9 @@ pub struct Config {
     /// The feeds to poll.
     #[serde(default, rename = "source")]
     pub sources: Vec<SourceConfig>,
+    /// How the collectors poll (politeness, limits, the first run's look-back).
+    #[serde(default)]
+    pub collect: CollectConfig,
     /// Spike detection.
     #[serde(default)]
     pub alerting: AlertingConfig,
@@ -86,6 +89,10 @@ pub struct ServerConfig {
     /// API tokens; with none, the API is open to whoever reaches `listen`.
     #[serde(default)]
     pub tokens: Vec<TokenConfig>,
+    /// Lets a server without tokens listen on a non-loopback address, open to anyone for
+    /// reading. Off by default: such a config refuses to start.
+    #[serde(default)]
+    pub allow_anonymous_read: bool,
 }
 
 impl Default for ServerConfig {
@@ -93,7 +100,22 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: default_listen(),
             tokens: Vec::new(),
+            allow_anonymous_read: false,
         }
+    }
+}
+
+impl ServerConfig {
+    /// Why this server must not start, if it would expose mentions and alerts to anyone: a
+    /// non-loopback `listen` with no tokens, unless `allow_anonymous_read` says so explicitly.
+    pub fn exposure_problem(&self) -> Option<String> {
+        let address = self.listen.parse::<SocketAddr>().ok()?;
+        if address.ip().is_loopback() || !self.tokens.is_empty() || self.allow_anonymous_read {
+            return None;
+        }
+        Some(format!(
+            "`{address}` is reachable from other machines and no tokens are set: add `[server] tokens`, or set `allow_anonymous_read = true` to serve reads to anyone"
+        ))
     }
 }
 
@@ -144,6 +166,43 @@ pub struct WatchConfig {
     pub name: String,
     /// The query, in the search syntax.
     pub query: String,
+    /// Which alert kinds this watch raises (default: `negative_spike` only).
+    #[serde(default = "default_alert_kinds")]
+    pub alerts: Vec<AlertKind>,
+}
+
+fn default_alert_kinds() -> Vec<AlertKind> {
+    vec![AlertKind::NegativeSpike]
+}
+
+/// What an alert is about; each kind is one count series per watch, all scored by the same
+/// detector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// A rise of negative mentions (the count of mentions labelled negative).
+    NegativeSpike,
+    /// A rise of all mentions, whatever their sentiment.
+    VolumeSpike,
+    /// A rise of positive mentions: customers raving, worth thanking and passing on.
+    PraiseSurge,
+}
+
+impl AlertKind {
+    /// The kind's name as written in the config and in alert JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::NegativeSpike => "negative_spike",
+            AlertKind::VolumeSpike => "volume_spike",
+            AlertKind::PraiseSurge => "praise_surge",
+        }
+    }
+}
+
+impl fmt::Display for AlertKind {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
 }
 
 /// The collector kinds. One `match` on this enum is the registry of sources.
@@ -322,6 +381,67 @@ impl SourceConfig {
     }
 }
 
+/// `[collect]`: what every collector shares.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectConfig {
+    /// Where site operators can reach whoever runs this Earful; sent in the User-Agent.
+    #[serde(default = "default_contact_url")]
+    pub contact_url: String,
+    /// How far back a source looks on its first run.
+    #[serde(default = "default_lookback")]
+    pub lookback: Interval,
+    /// Requests in flight at once, over all sources.
+    #[serde(default = "default_max_concurrent")]
+    pub max_concurrent: usize,
+    /// Requests in flight at once to one host.
+    #[serde(default = "default_max_concurrent_per_host")]
+    pub max_concurrent_per_host: usize,
+    /// How long one request may take, connect to last byte.
+    #[serde(default = "default_request_timeout")]
+    pub timeout: Interval,
+    /// Responses larger than this many megabytes (MiB) are refused.
+    #[serde(default = "default_max_body_mb")]
+    pub max_body_mb: usize,
+}
+
+impl Default for CollectConfig {
+    fn default() -> CollectConfig {
+        CollectConfig {
+            contact_url: default_contact_url(),
+            lookback: default_lookback(),
+            max_concurrent: default_max_concurrent(),
+            max_concurrent_per_host: default_max_concurrent_per_host(),
+            timeout: default_request_timeout(),
+            max_body_mb: default_max_body_mb(),
+        }
+    }
+}
+
+fn default_contact_url() -> String {
+    "https://github.com/earful/earful".to_string()
+}
+
+fn default_lookback() -> Interval {
+    Interval(Duration::from_secs(24 * 3_600))
+}
+
+fn default_max_concurrent() -> usize {
+    32
+}
+
+fn default_max_concurrent_per_host() -> usize {
+    2
+}
+
+fn default_request_timeout() -> Interval {
+    Interval(Duration::from_secs(30))
+}
+
+fn default_max_body_mb() -> usize {
+    10
+}
+
 fn default_interval() -> Interval {
     Interval(Duration::from_secs(300))
 }
@@ -407,6 +527,52 @@ pub struct NotifyConfig {
     /// Only alerts for these watches (default: all).
     #[serde(default)]
     pub watches: Vec<String>,
+    /// Whether this channel also hears when an alert resolves.
+    #[serde(default = "default_true")]
+    pub send_resolved: bool,
+    /// Tries before a notification is marked dead.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// `email`: how the SMTP connection is secured.
+    #[serde(default)]
+    pub tls: SmtpTls,
+    /// `email`: the SMTP user name.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// `email`: the SMTP password.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+fn default_max_attempts() -> u32 {
+    12
+}
+
+/// How an SMTP connection is secured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (port 587), required.
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only allowed to a loopback host.
+    None,
+}
+
+impl NotifyConfig {
+    /// The channel's name: `name`, or the kind.
+    pub fn channel_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| {
+            match self.kind {
+                NotifyKind::Webhook => "webhook",
+                NotifyKind::Slack => "slack",
+                NotifyKind::Email => "email",
+            }
+            .to_string()
+        })
+    }
 }
 
 impl fmt::Debug for NotifyConfig {
@@ -421,6 +587,11 @@ impl fmt::Debug for NotifyConfig {
             .field("from", &self.from)
             .field("to", &self.to)
             .field("watches", &self.watches)
+            .field("send_resolved", &self.send_resolved)
+            .field("max_attempts", &self.max_attempts)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -605,6 +776,9 @@ impl Config {
                 ),
             );
         }
+        if let Some(problem) = self.server.exposure_problem() {
+            report(&[key("server"), key("listen")], problem);
+        }
         for (index, token) in self.server.tokens.iter().enumerate() {
             if token.token.len() < 16 {
                 report(
@@ -640,6 +814,23 @@ impl Config {
                     "the query is empty: it would match every mention".into(),
                 );
             }
+            let mut alert_kinds = BTreeSet::new();
+            for kind in &watch.alerts {
+                if !alert_kinds.insert(*kind) {
+                    report(
+                        &[key("watch"), at(index), key("alerts")],
+                        format!("alert kind `{kind}` is listed twice"),
+                    );
+                }
+            }
+        }
+        let bucket_seconds = self.alerting.bucket.0.as_secs();
+        if !(60..=3_600).contains(&bucket_seconds) || 3_600 % bucket_seconds != 0 {
+            // The detector's baseline is kept per hour of day: buckets must tile an hour.
+            report(
+                &[key("alerting"), key("bucket")],
+                "the bucket must be between 1m and 1h and divide an hour evenly (like 5m)".into(),
+            );
         }
         let mut source_names = BTreeSet::new();
         for (index, source) in self.sources.iter().enumerate() {
@@ -704,6 +895,48 @@ impl Config {
                 }
             }
         }
+        let mut channel_names = BTreeSet::new();
+        let collect = &self.collect;
+        if !(collect.contact_url.starts_with("https://")
+            || collect.contact_url.starts_with("http://")
+            || collect.contact_url.starts_with("mailto:"))
+        {
+            report(
+                &[key("collect"), key("contact_url")],
+                format!(
+                    "`{}` is not an http(s) or mailto: URL; site operators need a way to reach you",
+                    collect.contact_url
+                ),
+            );
+        }
+        if collect.max_concurrent == 0 {
+            report(
+                &[key("collect"), key("max_concurrent")],
+                "must be at least 1".into(),
+            );
+        }
+        if collect.max_concurrent_per_host == 0
+            || collect.max_concurrent_per_host > collect.max_concurrent.max(1)
+        {
+            report(
+                &[key("collect"), key("max_concurrent_per_host")],
+                "must be at least 1 and at most `max_concurrent`".into(),
+            );
+        }
+        if collect.timeout.0 < Duration::from_secs(1)
+            || collect.timeout.0 > Duration::from_secs(600)
+        {
+            report(
+                &[key("collect"), key("timeout")],
+                "must be between 1s and 10m".into(),
+            );
+        }
+        if collect.max_body_mb == 0 || collect.max_body_mb > 1024 {
+            report(
+                &[key("collect"), key("max_body_mb")],
+                "must be between 1 and 1024".into(),
+            );
+        }
         for (index, notifier) in self.notifiers.iter().enumerate() {
             let here = |name: &'static str| [key("notify"), at(index), key(name)];
             match notifier.kind {
@@ -732,6 +965,50 @@ impl Config {
             for watch in &notifier.watches {
                 if !watch_names.contains(watch.as_str()) {
                     report(&here("watches"), format!("no watch is named `{watch}`"));
+                }
+            }
+            let channel = notifier.channel_name();
+            if !is_name(&channel) {
+                report(
+                    &here("name"),
+                    format!("`{channel}` is not a name: use letters, digits, `-` and `_`"),
+                );
+            } else if !channel_names.insert(channel.clone()) {
+                report(
+                    &here("name"),
+                    format!("two channels are named `{channel}`: give each a distinct `name`"),
+                );
+            }
+            if notifier.max_attempts == 0 {
+                report(&here("max_attempts"), "must be at least 1".into());
+            }
+            if let Some(url) = &notifier.url {
+                // The URL may hold a secret (Slack's does): never repeat it.
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    report(&here("url"), "is not an http(s) URL".into());
+                }
+            }
+            if notifier.kind == NotifyKind::Email {
+                if let Some(smtp) = &notifier.smtp {
+                    match smtp
+                        .rsplit_once(':')
+                        .map(|(host, port)| (host, port.parse::<u16>()))
+                    {
+                        Some((host, Ok(_))) if !host.is_empty() => {
+                            let loopback = host == "localhost"
+                                || host
+                                    .trim_matches(['[', ']'])
+                                    .parse::<std::net::IpAddr>()
+                                    .is_ok_and(|ip| ip.is_loopback());
+                            if notifier.tls == SmtpTls::None && !loopback {
+                                report(
+                                    &here("tls"),
+                                    format!("`none` sends mail unencrypted: only allowed to a loopback host, not `{host}`"),
+                                );
+                            }
+                        }
+                        _ => report(&here("smtp"), format!("`{smtp}` is not `host:port`")),
+                    }
                 }
             }
         }

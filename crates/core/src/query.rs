@@ -12,12 +12,14 @@
 
 use std::collections::BTreeMap;
 
-use tantivy::tokenizer::TextAnalyzer;
+use tantivy::tokenizer::{TextAnalyzer, TokenStream};
 use tantivy_query_grammar::{Occur, UserInputAst, UserInputBound, UserInputLeaf};
 use time::OffsetDateTime;
 
 use crate::mention::Mention;
-use crate::text::{analyze, analyze_with_positions, keyword_analyzer, text_analyzer};
+use crate::text::{
+    analyze, analyze_with_positions, keyword_analyzer, text_analyzer, MAX_TOKEN_BYTES,
+};
 
 /// The fields a query can name, and how each is matched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -260,9 +262,51 @@ impl MentionQuery {
         &self.root
     }
 
+    /// The words and phrases a remote search should ask for to find what this query may
+    /// match: every positive prose term as typed (not stemmed), none that is excluded, no
+    /// field filters. `(text, is_phrase)`, in query order, without repeats.
+    pub fn search_terms(&self) -> Vec<(String, bool)> {
+        let (ast, _) = tantivy_query_grammar::parse_query_lenient(&self.text);
+        let mut terms = Vec::new();
+        collect_search_terms(&ast, &mut terms);
+        terms
+    }
+
     /// Whether the query matches the mention.
     pub fn matches(&self, target: &MatchTarget) -> bool {
         target.matches(&self.root)
+    }
+}
+
+fn collect_search_terms(ast: &UserInputAst, terms: &mut Vec<(String, bool)>) {
+    match ast {
+        UserInputAst::Clause(clauses) => {
+            for (occur, child) in clauses {
+                if *occur != Some(Occur::MustNot) {
+                    collect_search_terms(child, terms);
+                }
+            }
+        }
+        UserInputAst::Boost(inner, _) => collect_search_terms(inner, terms),
+        UserInputAst::Leaf(leaf) => {
+            let tantivy_query_grammar::UserInputLeaf::Literal(literal) = leaf.as_ref() else {
+                return;
+            };
+            let prose_field = literal
+                .field_name
+                .as_deref()
+                .is_none_or(|field| field == "title" || field == "text");
+            let text = literal.phrase.trim();
+            if !prose_field || text.is_empty() {
+                return;
+            }
+            let phrase = literal.delimiter != tantivy_query_grammar::Delimiter::None
+                && text.contains(char::is_whitespace);
+            let term = (text.to_string(), phrase);
+            if !terms.contains(&term) {
+                terms.push(term);
+            }
+        }
     }
 }
 
@@ -531,6 +575,10 @@ thread_local! {
 pub struct MatchTarget {
     title: Vec<(usize, String)>,
     text: Vec<(usize, String)>,
+    /// Whether the title and the text have any term after analysis (`exists`), kept apart
+    /// because a target built for some terms only ([`MatchTarget::for_terms`]) holds no others.
+    title_has_terms: bool,
+    text_has_terms: bool,
     keywords: BTreeMap<Field, Vec<String>>,
     numbers: BTreeMap<Field, u64>,
     published_at: Option<OffsetDateTime>,
@@ -550,6 +598,30 @@ impl MatchTarget {
         prose: &mut TextAnalyzer,
         keyword: &mut TextAnalyzer,
     ) -> MatchTarget {
+        let (keywords, numbers) = MatchTarget::exact_fields(mention, keyword);
+        let title = mention
+            .title
+            .as_deref()
+            .map(|title| analyze_with_positions(prose, title))
+            .unwrap_or_default();
+        let text = analyze_with_positions(prose, &mention.text);
+        MatchTarget {
+            title_has_terms: !title.is_empty(),
+            text_has_terms: !text.is_empty(),
+            title,
+            text,
+            keywords,
+            numbers,
+            published_at: Some(mention.published_at),
+        }
+    }
+
+    /// The exact fields, lowercased, and the numbers.
+    #[allow(clippy::type_complexity)] // two maps, named by the fields of `MatchTarget`
+    fn exact_fields(
+        mention: &Mention,
+        keyword: &mut TextAnalyzer,
+    ) -> (BTreeMap<Field, Vec<String>>, BTreeMap<Field, u64>) {
         let mut keywords: BTreeMap<Field, Vec<String>> = BTreeMap::new();
         let mut add = |field: Field, value: &str| {
             if let Some(term) = analyze(keyword, value).into_iter().next() {
@@ -583,17 +655,45 @@ impl MatchTarget {
                 numbers.insert(field, value);
             }
         }
-        MatchTarget {
-            title: mention
-                .title
-                .as_deref()
-                .map(|title| analyze_with_positions(prose, title))
-                .unwrap_or_default(),
-            text: analyze_with_positions(prose, &mention.text),
-            keywords,
-            numbers,
-            published_at: Some(mention.published_at),
+        (keywords, numbers)
+    }
+
+    /// Prepares a mention for queries whose prose terms are all in `terms`: the same answers
+    /// as [`MatchTarget::new`] for those queries, but ASCII prose is not analyzed word by
+    /// word — only the words that could stem to one of the terms are stemmed, at their
+    /// positions (a phrase only ever compares tokens with its own terms). Other text is
+    /// analyzed in full.
+    pub fn for_terms(mention: &Mention, terms: &ProseTerms) -> MatchTarget {
+        let title_ascii = mention.title.as_deref().is_none_or(str::is_ascii);
+        if !title_ascii || !mention.text.is_ascii() {
+            return MatchTarget::new(mention);
         }
+        MATCH_ANALYZERS.with(|analyzers| {
+            let (prose, keyword) = &mut *analyzers.borrow_mut();
+            let (keywords, numbers) = MatchTarget::exact_fields(mention, keyword);
+            let mut target = MatchTarget {
+                keywords,
+                numbers,
+                published_at: Some(mention.published_at),
+                ..MatchTarget::default()
+            };
+            let mut sparse = |field: Field, text: &str| {
+                let mut has_terms = false;
+                let mut tokens = Vec::new();
+                for (position, word) in ascii_words(text).enumerate() {
+                    has_terms |= word.len() < MAX_TOKEN_BYTES;
+                    if let Some(stem) = terms.stem_if_needed(prose, field, word) {
+                        tokens.push((position, stem));
+                    }
+                }
+                (tokens, has_terms)
+            };
+            if let Some(title) = &mention.title {
+                (target.title, target.title_has_terms) = sparse(Field::Title, title);
+            }
+            (target.text, target.text_has_terms) = sparse(Field::Text, &mention.text);
+            target
+        })
     }
 
     fn prose(&self, field: Field) -> &[(usize, String)] {
@@ -642,13 +742,249 @@ impl MatchTarget {
                 lower.is_none_or(|lower| at >= lower) && upper.is_none_or(|upper| at < upper)
             }),
             Node::Exists { field } => match field.kind() {
-                FieldKind::Prose => !self.prose(*field).is_empty(),
+                FieldKind::Prose => {
+                    if *field == Field::Title {
+                        self.title_has_terms
+                    } else {
+                        self.text_has_terms
+                    }
+                }
                 FieldKind::Keyword => self.keywords.contains_key(field),
                 FieldKind::Number => self.numbers.contains_key(field),
                 FieldKind::Time => self.published_at.is_some(),
             },
         }
     }
+}
+
+/// A cheap necessary condition for a query to match a mention, checked before the mention's
+/// prose is analyzed: most mentions match no watch, and stemming every word of every mention
+/// for the watch matcher costs as much as indexing it.
+///
+/// It holds the prose terms of which the query needs at least one (`None` when the query can
+/// match without any, e.g. `rating:5`). On ASCII prose it looks for a word that could stem to
+/// one of them: the English stemmer only rewrites the end of a word, so a word stems to `t`
+/// only if it starts with all of `t` but its last two characters (`dying` → `die`, `happy` →
+/// `happi`, `hoping` → `hope`); only such candidates are stemmed. Text with non-ASCII
+/// characters (accents fold, scripts differ) is always analyzed in full.
+///
+/// [`MatchPrefilter::may_match`] is `false` only when [`MentionQuery::matches`] is `false`
+/// too: a property test and a test over 64k English words check it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MatchPrefilter {
+    needed: Option<Vec<NeededTerm>>,
+}
+
+/// One prose term a query may need.
+#[derive(Clone, Debug, PartialEq)]
+struct NeededTerm {
+    field: Field,
+    /// The analyzed (stemmed) term.
+    term: String,
+    /// Whether a word matches when its stem starts with `term` (a prefix query).
+    prefix: bool,
+    /// What a word must start with to be able to stem to (a stem starting with) `term`.
+    anchor: String,
+}
+
+impl NeededTerm {
+    fn new(field: Field, term: &str, prefix: bool) -> NeededTerm {
+        let keep = term.chars().count().saturating_sub(2);
+        NeededTerm {
+            field,
+            term: term.to_string(),
+            prefix,
+            anchor: term.chars().take(keep).collect(),
+        }
+    }
+}
+
+/// Every prose term of some queries, each with its field and whether it is a phrase's last
+/// prefix term: what [`MatchTarget::for_terms`] needs to stem.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProseTerms {
+    terms: Vec<NeededTerm>,
+}
+
+impl ProseTerms {
+    /// The prose terms of all these queries, excluded phrases included.
+    pub fn of<'a>(queries: impl IntoIterator<Item = &'a MentionQuery>) -> ProseTerms {
+        let mut all = ProseTerms::default();
+        for query in queries {
+            all.collect(&query.root);
+        }
+        all
+    }
+
+    fn collect(&mut self, node: &Node) {
+        match node {
+            Node::Phrase {
+                field,
+                terms,
+                prefix,
+                ..
+            } => {
+                for (index, term) in terms.iter().enumerate() {
+                    let is_prefix = *prefix && index + 1 == terms.len();
+                    let needed = NeededTerm::new(*field, term, is_prefix);
+                    if !self.terms.contains(&needed) {
+                        self.terms.push(needed);
+                    }
+                }
+            }
+            Node::Bool {
+                must,
+                should,
+                must_not,
+            } => {
+                for child in must.iter().chain(should).chain(must_not) {
+                    self.collect(child);
+                }
+            }
+            Node::All
+            | Node::Nothing
+            | Node::Keyword { .. }
+            | Node::NumberRange { .. }
+            | Node::TimeRange { .. }
+            | Node::Exists { .. } => {}
+        }
+    }
+
+    /// The stem of an ASCII word of `field` if some term could match it, else `None`.
+    fn stem_if_needed(&self, prose: &mut TextAnalyzer, field: Field, word: &str) -> Option<String> {
+        let mut stem: Option<Option<String>> = None;
+        for needed in self.terms.iter().filter(|needed| needed.field == field) {
+            let anchor = needed.anchor.as_bytes();
+            if word.len() < anchor.len()
+                || !word.as_bytes()[..anchor.len()].eq_ignore_ascii_case(anchor)
+            {
+                continue;
+            }
+            let stem = stem.get_or_insert_with(|| {
+                let mut stream = prose.token_stream(word);
+                stream.next().map(|token| token.text.clone())
+            });
+            let Some(stem) = stem else {
+                return None;
+            };
+            let matches = if needed.prefix {
+                stem.starts_with(&needed.term)
+            } else {
+                *stem == needed.term
+            };
+            if matches {
+                return Some(stem.clone());
+            }
+        }
+        None
+    }
+}
+
+impl MentionQuery {
+    /// The prefilter of this query (see [`MatchPrefilter`]).
+    pub fn prefilter(&self) -> MatchPrefilter {
+        MatchPrefilter {
+            needed: needed_terms(&self.root),
+        }
+    }
+}
+
+/// Prose terms of which a mention needs at least one to match `node`; `None` when there is no
+/// such set. `Some(empty)` means the node never matches.
+fn needed_terms(node: &Node) -> Option<Vec<NeededTerm>> {
+    match node {
+        Node::Nothing => Some(Vec::new()),
+        Node::Phrase {
+            field,
+            terms,
+            prefix,
+            ..
+        } => {
+            // A phrase match starts with a token equal to its first term (a prefix only when
+            // it is the only term).
+            let Some(first) = terms.first() else {
+                return Some(Vec::new());
+            };
+            Some(vec![NeededTerm::new(
+                *field,
+                first,
+                *prefix && terms.len() == 1,
+            )])
+        }
+        Node::Bool { must, should, .. } => {
+            if must.is_empty() && should.is_empty() {
+                return Some(Vec::new());
+            }
+            if !must.is_empty() {
+                // Any one required clause's needs are the whole node's.
+                return must.iter().find_map(needed_terms);
+            }
+            let mut union = Vec::new();
+            for clause in should {
+                union.extend(needed_terms(clause)?);
+            }
+            Some(union)
+        }
+        Node::All
+        | Node::Keyword { .. }
+        | Node::NumberRange { .. }
+        | Node::TimeRange { .. }
+        | Node::Exists { .. } => None,
+    }
+}
+
+impl MatchPrefilter {
+    /// Whether the query may match a mention with this title and text. `false` proves it
+    /// cannot; `true` means the full matcher must decide.
+    pub fn may_match(&self, title: Option<&str>, text: &str) -> bool {
+        let Some(needed) = &self.needed else {
+            return true;
+        };
+        if needed.is_empty() {
+            return false;
+        }
+        if !text.is_ascii() || title.is_some_and(|title| !title.is_ascii()) {
+            return true;
+        }
+        MATCH_ANALYZERS.with(|analyzers| {
+            let (prose, _) = &mut *analyzers.borrow_mut();
+            needed.iter().any(|needed| {
+                let prose_text = match needed.field {
+                    Field::Title => title.unwrap_or_default(),
+                    _ => text,
+                };
+                ascii_words(prose_text).any(|word| could_be(prose, word, needed))
+            })
+        })
+    }
+}
+
+/// The words of ASCII text as the prose analyzer's tokenizer splits it (runs of letters and
+/// digits).
+fn ascii_words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|ch: char| !ch.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+}
+
+/// Whether an ASCII word analyzes to the needed term: cheap when it does not start with the
+/// anchor, stemmed otherwise.
+fn could_be(prose: &mut TextAnalyzer, word: &str, needed: &NeededTerm) -> bool {
+    let anchor = needed.anchor.as_bytes();
+    let starts =
+        word.len() >= anchor.len() && word.as_bytes()[..anchor.len()].eq_ignore_ascii_case(anchor);
+    if !starts {
+        return false;
+    }
+    let mut stream = prose.token_stream(word);
+    let mut matched = false;
+    while let Some(token) = stream.next() {
+        matched |= if needed.prefix {
+            token.text.starts_with(&needed.term)
+        } else {
+            token.text == needed.term
+        };
+    }
+    matched
 }
 
 /// Whether `terms` occur in `tokens` in order, at most `slop` extra positions apart in total,
@@ -697,6 +1033,20 @@ fn phrase_matches(tokens: &[(usize, String)], terms: &[String], slop: u32, prefi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_terms_are_the_positive_words_and_phrases_as_typed() {
+        let query =
+            MentionQuery::parse(r#""acme corp" OR acme -"acme acres" -rating:1 outages"#).unwrap();
+        assert_eq!(
+            query.search_terms(),
+            vec![
+                ("acme corp".to_string(), true),
+                ("acme".to_string(), false),
+                ("outages".to_string(), false),
+            ]
+        );
+    }
     use crate::mention::{Label, Sentiment};
     use proptest::prelude::*;
     use time::macros::datetime;
@@ -825,5 +1175,163 @@ mod tests {
         fn parse_never_panics_on_query_like_text(query in "[a-c \"()*:~^\\-+\\[\\]{}]{0,30}|(AND|OR|NOT|title:|rating:|[a-c]| |\\(|\\)|\"){0,12}") {
             let _ = MentionQuery::parse(&query);
         }
+
+        /// The prefilter never rules out a mention the matcher tags, and a target built for the
+        /// query's terms only answers as the full one does.
+        #[test]
+        fn the_prefilter_never_rejects_a_match(
+            title_words in proptest::collection::vec(0..PREFILTER_WORDS.len(), 0..4),
+            text_words in proptest::collection::vec(0..PREFILTER_WORDS.len(), 0..12),
+            separators in proptest::collection::vec(0..4_usize, 16),
+            uppercase in proptest::collection::vec(proptest::bool::ANY, 16),
+            query in 0..PREFILTER_QUERIES.len(),
+        ) {
+            let join = |words: &[usize]| {
+                let mut joined = String::new();
+                for (index, word) in words.iter().enumerate() {
+                    if index > 0 {
+                        joined.push_str([" ", ", ", "-", "'s "][separators[index % 16]]);
+                    }
+                    let word = PREFILTER_WORDS[*word];
+                    if uppercase[index % 16] {
+                        joined.push_str(&word.to_uppercase());
+                    } else {
+                        joined.push_str(word);
+                    }
+                }
+                joined
+            };
+            let title = join(&title_words);
+            let post = mention((!title.is_empty()).then_some(title.as_str()), &join(&text_words));
+            let query = MentionQuery::parse(PREFILTER_QUERIES[query]).unwrap();
+            let full = query.matches(&MatchTarget::new(&post));
+            let terms = ProseTerms::of([&query]);
+            prop_assert_eq!(full, query.matches(&MatchTarget::for_terms(&post, &terms)));
+            if full {
+                prop_assert!(query.prefilter().may_match(post.title.as_deref(), &post.text));
+            }
+        }
+    }
+
+    /// Words whose stems are not plain prefixes of them, and their neighbours.
+    const PREFILTER_WORDS: &[&str] = &[
+        "acme",
+        "acmes",
+        "acme's",
+        "acmeing",
+        "account",
+        "corp",
+        "corps",
+        "corporate",
+        "acres",
+        "dying",
+        "die",
+        "dies",
+        "lying",
+        "lie",
+        "tying",
+        "tie",
+        "happy",
+        "happiness",
+        "happily",
+        "hoping",
+        "hope",
+        "hop",
+        "generously",
+        "generous",
+        "probability",
+        "probable",
+        "skies",
+        "sky",
+        "news",
+        "early",
+        "only",
+        "ugly",
+        "gently",
+        "relational",
+        "relate",
+        "refund",
+        "refunds",
+        "refunded",
+        "outage",
+        "outages",
+        "crying",
+        "cries",
+        "flies",
+        "café",
+        "naïve",
+        "x2",
+        "b",
+        "by",
+        "the",
+        "a",
+    ];
+
+    const PREFILTER_QUERIES: &[&str] = &[
+        "\"acme corp\" OR acme -\"acme acres\"",
+        "acme",
+        "dying",
+        "lie OR tie",
+        "happy hoping",
+        "title:early",
+        "refund* outage",
+        "generous*",
+        "\"probable news\"~2",
+        "rating:5 OR acme",
+        "b",
+        "skies -sky",
+        "cafe",
+        "title:* acme",
+        "text:* -title:*",
+        "\"acme corp\"~1",
+        "\"hop refund*\"",
+        "\"the acme\" OR \"by the\"~3",
+        "acme* -corp",
+    ];
+
+    /// The English stemmer keeps all but at most the last two characters of a word as they are
+    /// (the prefilter's premise), over every ASCII word of the shipped English word list.
+    #[test]
+    fn stems_keep_the_start_of_every_english_word() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../sentiment/src/data/english_words.txt"
+        );
+        let words = std::fs::read_to_string(path).unwrap();
+        let mut analyzer = text_analyzer();
+        let mut checked = 0;
+        for word in words.lines().filter(|word| word.is_ascii()) {
+            for part in ascii_words(word) {
+                for stem in analyze(&mut analyzer, part) {
+                    let keep: String = stem
+                        .chars()
+                        .take(stem.chars().count().saturating_sub(2))
+                        .collect();
+                    assert!(
+                        part.to_ascii_lowercase().starts_with(&keep),
+                        "`{part}` stems to `{stem}`"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 60_000, "{checked}");
+    }
+
+    #[test]
+    fn the_prefilter_rules_out_mentions_without_the_terms() {
+        let query = MentionQuery::parse("\"acme corp\" OR acme -\"acme acres\"").unwrap();
+        let prefilter = query.prefilter();
+        assert!(!prefilter.may_match(None, "the account is broken again"));
+        assert!(prefilter.may_match(None, "ACME's outage"));
+        assert!(prefilter.may_match(Some("Acmes"), "nothing here"));
+        assert!(prefilter.may_match(None, "Acmé accent: analyzed in full"));
+        assert!(MentionQuery::parse("rating:5")
+            .unwrap()
+            .prefilter()
+            .may_match(None, "x"));
+        let dying = MentionQuery::parse("die").unwrap().prefilter();
+        assert!(dying.may_match(None, "the battery is dying"));
+        assert!(!dying.may_match(None, "the battery is fine"));
     }
 }

@@ -12,8 +12,8 @@ pub const TEXT_ANALYZER: &str = "earful_text";
 /// whole value, lowercased, so `author:JDoe` finds `jdoe`.
 pub const KEYWORD_ANALYZER: &str = "earful_keyword";
 
-/// Words longer than this are dropped (base64 blobs, minified URLs).
-const MAX_TOKEN_BYTES: usize = 60;
+/// Words this long or longer are dropped (base64 blobs, minified URLs).
+pub(crate) const MAX_TOKEN_BYTES: usize = 60;
 
 /// Builds the prose analyzer.
 pub fn text_analyzer() -> TextAnalyzer {

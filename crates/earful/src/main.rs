@@ -5,7 +5,6 @@
 //! results on stdout (logs and errors go to stderr).
 
 mod commands;
-mod enrich;
 mod settings;
 
 use std::path::PathBuf;
@@ -35,8 +34,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Poll every source once, index what is new, and exit.
+    Collect(commands::collect::CollectArgs),
+    /// The health of every configured source.
+    Sources(commands::sources::SourcesArgs),
     /// Import mentions from JSONL (backfill, replay, benchmarks).
     Ingest(commands::ingest::IngestArgs),
+    /// Alerts with their state, evidence and delivery status; `alerts deliver` retries now.
+    Alerts(commands::alerts::AlertsArgs),
     /// Search mentions.
     Search(commands::search::SearchArgs),
     /// Write every matching mention, streamed, as JSONL or CSV.
@@ -45,6 +50,8 @@ enum Command {
     Stats(commands::stats::StatsArgs),
     /// Score text with VADER (stdin, a line each, if no TEXT).
     Score(commands::score::ScoreArgs),
+    /// Run the spike detector and alert hygiene over a `timestamp,value` CSV series.
+    Detect(commands::detect::DetectArgs),
     /// Work with the config file.
     Config {
         #[command(subcommand)]
@@ -62,11 +69,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.log);
     let outcome = match cli.command {
+        Command::Collect(args) => commands::collect::run(cli.config.as_deref(), args),
+        Command::Sources(args) => commands::sources::run(cli.config.as_deref(), args),
         Command::Ingest(args) => commands::ingest::run(cli.config.as_deref(), args),
+        Command::Alerts(args) => commands::alerts::run(cli.config.as_deref(), args),
         Command::Search(args) => commands::search::run_search(cli.config.as_deref(), args),
         Command::Export(args) => commands::search::run_export(cli.config.as_deref(), args),
         Command::Stats(args) => commands::stats::run(cli.config.as_deref(), args),
         Command::Score(args) => commands::score::run(cli.config.as_deref(), args),
+        Command::Detect(args) => commands::detect::run(args),
         Command::Config {
             action: ConfigAction::Check,
         } => commands::config_check::run(cli.config.as_deref()),

@@ -1,6 +1,9 @@
 //! End-to-end tests: the real `earful` binary on real files.
 
 mod util;
+// The loopback server the collector tests use, serving the recorded source payloads.
+#[path = "../../collect/tests/util/mod.rs"]
+mod source_server;
 
 use serde_json::Value;
 use util::{fixture, Earful};
@@ -399,4 +402,232 @@ fn a_fresh_bulk_load_still_keeps_one_mention_per_id() {
     let first = earful.run(&["search", "id:\"ingest:0\"", "--format", "jsonl"]);
     assert_eq!(first.stdout.lines().count(), 1, "{}", first.stdout);
     assert!(first.stdout.contains("number 11"), "{}", first.stdout);
+}
+
+#[test]
+fn detect_marks_the_alarm_bucket_of_a_burst_once() {
+    // Two and a half days of a steady 20 mentions a bucket with a little wobble, then a burst
+    // of 400 for an hour, then calm: NAB's timestamp format, 5-minute buckets.
+    let start = time::macros::datetime!(2015-03-01 00:02:53 UTC);
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    let mut csv = String::from("timestamp,value\n");
+    let burst_at = 720;
+    for index in 0..900 {
+        let timestamp = start + time::Duration::minutes(5 * index as i64);
+        let value = if (burst_at..burst_at + 12).contains(&index) {
+            400
+        } else {
+            18 + (index * 7) % 5
+        };
+        csv.push_str(&format!("{},{value}\n", timestamp.format(&format).unwrap()));
+    }
+    let earful = Earful::new();
+    let input = earful.write_file("series.csv", &csv);
+    let output = earful.dir().join("scored.csv").display().to_string();
+    let run = earful.run_without_config(&["detect", "--input", &input, "--output", &output]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    let scored = std::fs::read_to_string(&output).unwrap();
+    let mut lines = scored.lines();
+    assert_eq!(lines.next(), Some("timestamp,value,anomaly_score,alarm"));
+    let rows: Vec<Vec<&str>> = lines.map(|line| line.split(',').collect()).collect();
+    assert_eq!(rows.len(), 900);
+    let input_rows: Vec<&str> = csv.lines().skip(1).collect();
+    for (row, input_row) in rows.iter().zip(&input_rows) {
+        assert_eq!(format!("{},{}", row[0], row[1]), *input_row);
+        let score: f64 = row[2].parse().unwrap();
+        assert!((0.0..1.0).contains(&score), "{row:?}");
+    }
+    let alarms: Vec<usize> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, row)| row[3] == "1")
+        .map(|(index, _)| index)
+        .collect();
+    // The pending period: the second bucket of the burst is the alarm bucket.
+    assert_eq!(alarms, vec![burst_at + 1], "{scored}");
+    assert!(rows[burst_at][2].parse::<f64>().unwrap() > 0.5);
+}
+
+#[test]
+fn detect_names_bad_rows_and_keeps_the_rest() {
+    let earful = Earful::new();
+    let input = "timestamp,value\n2015-03-01 00:00:00,3\n2015-03-01 00:05:00,three\n\
+                 not a time,4\n2015-03-01 00:10:00,5\n";
+    let run = earful.run_with_stdin(&["detect", "--input", "-"], input);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("-:3: value `three` is not a count"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("-:4: timestamp `not a time` is neither"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stdout.lines().count(), 3, "{}", run.stdout);
+
+    let missing = earful.write_file("bad.csv", "time,count\n1,2\n");
+    let run = earful.run_without_config(&["detect", "--input", &missing]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("bad.csv:1: the header has no `timestamp` column"),
+        "{}",
+        run.stderr
+    );
+    let absent = earful.run_without_config(&["detect", "--input", "no-such.csv"]);
+    assert_eq!(absent.code, 1, "{}", absent.stderr);
+    assert!(
+        absent.stderr.contains("cannot open `no-such.csv`"),
+        "{}",
+        absent.stderr
+    );
+}
+
+/// A config with a feed, a Hacker News search and a broken feed, all on a loopback server.
+fn collect_config(earful: &Earful, server: &source_server::TestServer) -> String {
+    earful.write_file(
+        "collect.toml",
+        &format!(
+            r#"version = 1
+data_dir = "data"
+
+[collect]
+contact_url = "https://acme.example/earful"
+lookback = "10000d"
+
+[[watch]]
+name = "acme"
+query = '"acme corp" OR acme -"acme acres"'
+
+[[source]]
+name = "acme-blog"
+kind = "feed"
+url = "{base}/feed.xml"
+
+[[source]]
+name = "hn-acme"
+kind = "hackernews"
+watches = ["acme"]
+base_url = "{base}"
+
+[[source]]
+name = "broken"
+kind = "feed"
+url = "{base}/broken.xml"
+"#,
+            base = server.base_url()
+        ),
+    )
+}
+
+// A test helper: a failure here is a failed test.
+#[allow(clippy::unwrap_used)]
+fn total_mentions(earful: &Earful, config: &str) -> u64 {
+    let search = earful.run_with_config(config, &["search", "--format", "json", "--limit", "100"]);
+    assert_eq!(search.code, 0, "{}", search.stderr);
+    let document: Value = serde_json::from_str(&search.stdout).unwrap();
+    document["total"].as_u64().unwrap()
+}
+
+#[test]
+fn collect_once_indexes_then_a_restart_resumes_with_304s_and_no_duplicates() {
+    use source_server::{Reply, TestServer};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(TestServer::start());
+    server.serve("/feed.xml", Reply::fixture("rss2.xml").with_etag("\"v1\""));
+    server.serve("/api/v1/search_by_date", Reply::fixture("hackernews.json"));
+    server.serve("/broken.xml", Reply::status(500));
+    let earful = Earful::new();
+    let config = collect_config(&earful, &server);
+
+    let first = earful.run_with_config(&config, &["collect", "--once"]);
+    // One source failed: exit 1, after the others were indexed.
+    assert_eq!(first.code, 1, "{}\n{}", first.stdout, first.stderr);
+    assert!(
+        first.stdout.contains("acme-blog\tfeed\tok\t2 new"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stdout.contains("hn-acme\thackernews\tok\t2 new"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stdout.contains("broken\tfeed\tfailed (server)"),
+        "{}",
+        first.stdout
+    );
+    assert_eq!(total_mentions(&earful, &config), 4);
+    let user_agent = server.requests()[0]
+        .header("user-agent")
+        .unwrap()
+        .to_string();
+    assert!(
+        user_agent.contains("https://acme.example/earful"),
+        "{user_agent}"
+    );
+
+    // A second process resumes from the committed cursors: the feed answers 304, the search
+    // returns what it returned before, and nothing is added twice.
+    server.clear_requests();
+    server.serve("/broken.xml", Reply::fixture("jsonfeed.json"));
+    let second = earful.run_with_config(&config, &["collect", "--once"]);
+    assert_eq!(second.code, 0, "{}\n{}", second.stdout, second.stderr);
+    let feed_request = server.requests_to("/feed.xml").remove(0);
+    assert_eq!(feed_request.header("if-none-match"), Some("\"v1\""));
+    assert_eq!(feed_request.status, 304);
+    assert!(
+        second.stdout.contains("acme-blog\tfeed\tok\t0 new"),
+        "{}",
+        second.stdout
+    );
+    assert!(
+        second.stdout.contains("hn-acme\thackernews\tok\t0 new"),
+        "{}",
+        second.stdout
+    );
+    assert!(
+        second.stdout.contains("broken\tfeed\tok\t2 new"),
+        "{}",
+        second.stdout
+    );
+    assert_eq!(total_mentions(&earful, &config), 6);
+
+    // The health table remembers the failure and the recovery.
+    let health = earful.run_with_config(&config, &["sources", "--format", "json"]);
+    assert_eq!(health.code, 0, "{}", health.stderr);
+    let rows: Value = serde_json::from_str(&health.stdout).unwrap();
+    let broken = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["name"] == "broken")
+        .unwrap();
+    assert_eq!(broken["state"], "ok");
+    assert_eq!(broken["last_error"]["class"], "server");
+    assert_eq!(broken["failures"], 1);
+    let blog = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["name"] == "acme-blog")
+        .unwrap();
+    assert_eq!(blog["items"], 2);
+    assert_eq!(blog["not_modified"], 1);
+    let table = earful.run_with_config(&config, &["sources"]);
+    assert!(table.stdout.starts_with("SOURCE"), "{}", table.stdout);
+    assert!(table.stdout.contains("hn-acme"), "{}", table.stdout);
+}
+
+#[test]
+fn collect_without_once_is_a_usage_error() {
+    let earful = Earful::new();
+    let output = earful.run(&["collect"]);
+    assert_eq!(output.code, 2, "{}", output.stderr);
+    assert!(output.stderr.contains("--once"), "{}", output.stderr);
 }

@@ -350,3 +350,94 @@ impl MentionIndex {
         })
     }
 }
+
+/// A word that is more frequent in a window than in its baseline: what a spike is about.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SignificantTerm {
+    /// The word, as the terms analyzer gives it (lowercased, folded, unstemmed).
+    pub term: String,
+    /// Matching mentions in the window that contain it.
+    pub window_count: u64,
+    /// Matching mentions in the baseline that contain it (0 when it is not among the
+    /// baseline's most frequent [`SIGNIFICANT_TERMS_BASELINE_SIZE`] words).
+    pub baseline_count: u64,
+    /// Its share of the window's mentions.
+    pub window_share: f64,
+    /// Its share of the baseline's mentions, smoothed: `(count + 1) / (mentions + 2)`.
+    pub baseline_share: f64,
+    /// The JLH score: `(window_share − baseline_share) · window_share / baseline_share`.
+    pub score: f64,
+}
+
+/// How many of the baseline's most frequent words are counted for [`MentionIndex::significant_terms`].
+pub const SIGNIFICANT_TERMS_BASELINE_SIZE: usize = 10_000;
+
+impl MentionIndex {
+    /// The words whose frequency rose most in `window` against `baseline` (the same query, two
+    /// sets of filters, usually two time ranges of one watch), highest score first.
+    ///
+    /// The score is the JLH score of Elasticsearch's `significant_terms`: the absolute rise in
+    /// share times the relative rise, `(w − b) · w / b`, where `w` and `b` are the word's
+    /// shares of the window's and the baseline's mentions. It favours words that are both
+    /// common in the window and much more common than usual. The baseline share is smoothed
+    /// with Laplace's rule of succession, `(count + 1) / (mentions + 2)`, so a word new in the
+    /// window has a finite score even against an empty baseline.
+    /// Words seen in fewer than `min_count` window mentions are left out.
+    pub fn significant_terms(
+        &self,
+        query: &MentionQuery,
+        window: &Filters,
+        baseline: &Filters,
+        limit: usize,
+        min_count: u64,
+    ) -> Result<Vec<SignificantTerm>, IndexError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let window_total = self.label_share(query, window)?.total;
+        if window_total == 0 {
+            return Ok(Vec::new());
+        }
+        let baseline_total = self.label_share(query, baseline)?.total;
+        let window_terms = self.top(query, window, TopField::Term, 500)?;
+        let baseline_terms: BTreeMap<String, u64> = self
+            .top(
+                query,
+                baseline,
+                TopField::Term,
+                SIGNIFICANT_TERMS_BASELINE_SIZE,
+            )?
+            .into_iter()
+            .collect();
+        let mut terms: Vec<SignificantTerm> = window_terms
+            .into_iter()
+            .filter(|(_, count)| *count >= min_count.max(1))
+            .map(|(term, window_count)| {
+                let baseline_count = baseline_terms.get(&term).copied().unwrap_or(0);
+                // Occurrences may exceed mentions for a repeated word: cap the share at 1.
+                let window_share = (window_count as f64 / window_total as f64).min(1.0);
+                // Laplace's rule of succession: finite for a word the baseline lacks, and
+                // still meaningful when the baseline holds few mentions.
+                let baseline_share =
+                    ((baseline_count + 1) as f64 / (baseline_total + 2) as f64).min(1.0);
+                let score = (window_share - baseline_share) * window_share / baseline_share;
+                SignificantTerm {
+                    term,
+                    window_count,
+                    baseline_count,
+                    window_share,
+                    baseline_share,
+                    score,
+                }
+            })
+            .filter(|term| term.score > 0.0)
+            .collect();
+        terms.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.term.cmp(&b.term))
+        });
+        terms.truncate(limit);
+        Ok(terms)
+    }
+}

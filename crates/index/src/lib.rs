@@ -52,7 +52,10 @@ pub mod raw {
     }
 }
 
-pub use aggregate::{LabelShare, TimelineBucket, TopField, MAX_TIMELINE_BUCKETS};
+pub use aggregate::{
+    LabelShare, SignificantTerm, TimelineBucket, TopField, MAX_TIMELINE_BUCKETS,
+    SIGNIFICANT_TERMS_BASELINE_SIZE,
+};
 pub use error::IndexError;
 pub use index::MentionIndex;
 pub use payload::{CommitPayload, PAYLOAD_VERSION};

@@ -1,34 +1,50 @@
 //! The language gate: VADER is English-only, so non-English text is left unscored rather than
 //! given a guess.
 //!
-//! Detection uses `whatlang` (trigram models for 70 languages, script detection first). The
-//! rule, tuned on the VADER ground truth (all English) and on a set of non-English sentences
-//! (see `tests/language.rs` and BENCHMARKS.md, "Sentiment"):
+//! The rule, chosen on the measurements in BENCHMARKS.md ("Language gate") over the VADER
+//! ground truth (all English), a set of English texts unlike it (`tests/data/english_hard.tsv`:
+//! headlines, fragments, telegraphic reviews, full-width and styled letters, repeated words,
+//! capitals, hashtags, emoji) and real-looking non-English posts
+//! (`tests/data/non_english.tsv`):
 //!
-//! 1. No alphabetic character at all (empty, emoji, emoticons, numbers): `"und"`.
-//! 2. The dominant script is not Latin (Cyrillic, Arabic, Han, kana, Hangul, ...): whatlang's
-//!    language for that script, however short the text; English is never written that way.
-//! 3. Latin script: English, unless whatlang names another language `L` **and** the text has
-//!    at least [`MIN_WORDS_FOR_NON_ENGLISH`] words **and** at most
-//!    [`MAX_FUNCTION_WORD_SHARE`] of them are common English function words ("the", "and",
-//!    "you", ...) **and** whatlang, asked to choose between only English and `L`, picks `L`
-//!    with confidence at least [`MIN_CONFIDENCE_FOR_NON_ENGLISH`]. whatlang's plain confidence
-//!    is low whenever close languages compete (Dutch/Afrikaans, Swedish/Danish), which says
-//!    nothing about English; the pairwise run asks the question that matters here.
+//! 1. Text with non-ASCII characters is first NFKC-folded, so full-width (`Ｇｏｏｄ`),
+//!    mathematical (`𝐆𝐨𝐨𝐝`), circled letters and ligatures read as the letters they stand for.
+//!    Only detection sees the folded text; VADER scores the text as given.
+//! 2. No letter at all (empty, emoji, emoticons, numbers): `"und"`.
+//! 3. More letters in other scripts than in Latin (Cyrillic, Greek, Arabic, Hebrew, Han, kana,
+//!    Hangul, Devanagari, Thai, ...): whatlang names the language, however short the text;
+//!    English is never written that way.
+//! 4. Latin script: the words (runs of letters; tokens with digits, `#hashtags`, `@handles`,
+//!    links and capitalised words that are no English word — names — are not language
+//!    evidence) are looked up in an English vocabulary — the
+//!    SCOWL word list shipped in `src/data/english_words.txt` plus the VADER lexicon. Text is
+//!    English when it has fewer than [`MIN_WORDS_FOR_NON_ENGLISH`] words, or at least
+//!    [`MIN_ENGLISH_VOCABULARY_SHARE`] of its words are English words, or more than
+//!    [`MAX_FUNCTION_WORD_SHARE`] are English function words. Otherwise whatlang decides:
+//!    its language `L`, if not English, must also win a run between only English and `L`
+//!    with confidence at least [`MIN_CONFIDENCE_FOR_NON_ENGLISH`] (whatlang's plain confidence
+//!    is low whenever close languages compete, Dutch/Afrikaans or Swedish/Danish, which says
+//!    nothing about English).
 //!
-//! Short or unsure Latin-script text is treated as English: trigram statistics on a handful
-//! of words are noise, and English is the base rate of the feeds Earful reads.
-//!
-//! Measured (`cargo run --release -p earful-sentiment --example language_gate`): 47 of the
-//! 23,703 English ground-truth sentences (0.20 %) are called non-English; all 72 non-English
-//! test sentences (12 languages, `tests/data/non_english.tsv`) are caught. The best rule on
-//! whatlang's plain confidence caught 59 of 72 at a similar false-alarm rate (0.22 %).
+//! The vocabulary step is what keeps short English text with no function words ("Mild,
+//! meandering teen flick.") from being handed to trigram statistics, which are noise on a
+//! handful of words; the function-word step catches English full of names, slang or typos.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::sync::LazyLock;
+
+use unicode_normalization::UnicodeNormalization;
 use whatlang::{Lang, Script};
 
-/// Latin-script text needs at least this many whitespace-separated words before it can be
-/// called non-English.
+use crate::lexicon::{FxHasher, VADER_LEXICON};
+
+/// Latin-script text needs at least this many words before it can be called non-English.
 pub const MIN_WORDS_FOR_NON_ENGLISH: usize = 4;
+
+/// ... fewer than this share of its words may be English words (word list or VADER lexicon) ...
+pub const MIN_ENGLISH_VOCABULARY_SHARE: f64 = 0.75;
 
 /// ... at most this share of its words may be common English function words ...
 pub const MAX_FUNCTION_WORD_SHARE: f64 = 0.15;
@@ -36,6 +52,33 @@ pub const MAX_FUNCTION_WORD_SHARE: f64 = 0.15;
 /// ... and whatlang, choosing between English and the detected language only, must pick the
 /// latter with at least this confidence (0..=1).
 pub const MIN_CONFIDENCE_FOR_NON_ENGLISH: f64 = 0.8;
+
+/// English words, one a line, lowercase: SCOWL's `american-english` list (Debian `wamerican`
+/// 2020.12.07, without proper nouns and possessives; licence in `data/SCOWL-LICENSE.txt`).
+const ENGLISH_WORDS: &str = include_str!("data/english_words.txt");
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// The English vocabulary — the word list, the VADER lexicon's words and the function words —
+/// each word mapped to whether it is a function word (one look-up answers both).
+static VOCABULARY: LazyLock<FxMap<&'static str, bool>> = LazyLock::new(|| {
+    let mut words = FxMap::default();
+    words.reserve(72_000);
+    for word in ENGLISH_WORDS.lines().filter(|word| !word.is_empty()) {
+        words.insert(word, false);
+    }
+    let lexicon_words = VADER_LEXICON
+        .lines()
+        .filter_map(|line| line.split('\t').next())
+        .filter(|word| word.chars().all(|ch| ch.is_alphabetic() || ch == '\''));
+    for word in lexicon_words {
+        words.insert(word, false);
+    }
+    for word in ENGLISH_FUNCTION_WORDS {
+        words.insert(word, true);
+    }
+    words
+});
 
 /// Guesses the language of `text`: an ISO 639-1 code (`"en"`, `"de"`, `"fr"`, `"ja"`, ...), or
 /// `"und"` when the text has no letters or the language cannot be named. See the module rule:
@@ -45,28 +88,25 @@ pub fn detect_language(text: &str) -> String {
 }
 
 pub(crate) fn detect_language_code(text: &str) -> &'static str {
-    if !text.chars().any(char::is_alphabetic) {
+    let folded = fold(text);
+    let text = folded.as_ref();
+    let letters = count_letters(text);
+    if letters.latin + letters.other == 0 {
         return "und";
+    }
+    if letters.other > letters.latin {
+        return match whatlang::detect(text) {
+            Some(info) if info.script() != Script::Latin => iso639_1(info.lang()),
+            _ => "und",
+        };
     }
     if is_plainly_english(text) {
         return "en";
     }
     let Some(info) = whatlang::detect(text) else {
-        return if whatlang::detect_script(text).is_none_or(|script| script == Script::Latin) {
-            "en"
-        } else {
-            "und"
-        };
-    };
-    if info.script() != Script::Latin {
-        return iso639_1(info.lang());
-    }
-    if info.lang() == Lang::Eng {
         return "en";
-    }
-    if text.split_whitespace().count() < MIN_WORDS_FOR_NON_ENGLISH
-        || english_function_word_share(text) > MAX_FUNCTION_WORD_SHARE
-    {
+    };
+    if info.lang() == Lang::Eng || info.script() != Script::Latin {
         return "en";
     }
     let duel = whatlang::Detector::with_allowlist(vec![Lang::Eng, info.lang()]).detect(text);
@@ -80,24 +120,170 @@ pub(crate) fn detect_language_code(text: &str) -> &'static str {
     }
 }
 
-/// The fast path, taken by most English text before any trigram statistics: text whose letters
-/// are almost all ASCII (so whatlang would call its script Latin) and whose words are more than
-/// [`MAX_FUNCTION_WORD_SHARE`] English function words, or fewer than
-/// [`MIN_WORDS_FOR_NON_ENGLISH`] words. The full rule below returns `"en"` for
-/// exactly such text whatever whatlang says, so this changes no result, only the cost
-/// (whatlang's trigram detection is ~20x slower than VADER itself).
-fn is_plainly_english(text: &str) -> bool {
-    let mut letters = 0_usize;
-    let mut non_ascii_letters = 0_usize;
-    for ch in text.chars().filter(|ch| ch.is_alphabetic()) {
-        letters += 1;
-        if !ch.is_ascii() {
-            non_ascii_letters += 1;
+/// NFKC-folds text that has any non-ASCII character (full-width and styled letters, ligatures);
+/// ASCII text is borrowed as it is.
+#[doc(hidden)]
+pub fn fold(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.nfkc().collect())
+    }
+}
+
+/// Letters by script: Latin, or any other.
+#[derive(Clone, Copy, Debug, Default)]
+struct Letters {
+    latin: usize,
+    other: usize,
+}
+
+fn count_letters(text: &str) -> Letters {
+    let mut letters = Letters::default();
+    for ch in text.chars() {
+        if ch.is_ascii_alphabetic() || (!ch.is_ascii() && is_latin_letter(ch)) {
+            letters.latin += 1;
+        } else if !ch.is_ascii() && ch.is_alphabetic() {
+            letters.other += 1;
         }
     }
-    non_ascii_letters * 50 <= letters
-        && (text.split_whitespace().count() < MIN_WORDS_FOR_NON_ENGLISH
-            || english_function_word_share(text) > MAX_FUNCTION_WORD_SHARE)
+    letters
+}
+
+/// Latin letters outside ASCII: Latin-1, Latin Extended-A/B, IPA, Latin Extended Additional.
+fn is_latin_letter(ch: char) -> bool {
+    matches!(ch, '\u{00C0}'..='\u{024F}' | '\u{0250}'..='\u{02AF}' | '\u{1E00}'..='\u{1EFF}')
+        && ch.is_alphabetic()
+}
+
+/// The word counts behind the Latin-script rule.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WordCounts {
+    /// Words (runs of letters) outside tokens with digits, hashtags, handles and links, and
+    /// not capitalised words that are no English word (names).
+    pub words: usize,
+    /// Of those, English words (word list, VADER lexicon, function words).
+    pub english: usize,
+    /// Of those, common English function words.
+    pub function: usize,
+}
+
+impl WordCounts {
+    /// Whether the counts alone make Latin-script text English (rule 4 before whatlang).
+    pub fn is_plainly_english(&self) -> bool {
+        let words = self.words as f64;
+        self.words < MIN_WORDS_FOR_NON_ENGLISH
+            || self.english as f64 >= MIN_ENGLISH_VOCABULARY_SHARE * words
+            || self.function as f64 > MAX_FUNCTION_WORD_SHARE * words
+    }
+}
+
+/// Counts the words of (folded) text and how many are English. No allocation for ASCII words
+/// up to 64 bytes.
+#[doc(hidden)]
+pub fn count_words(text: &str) -> WordCounts {
+    scan_words(text, |_| false)
+}
+
+/// Rule 4 before whatlang, with early answers: the counts can only be decided English once
+/// they are, however the rest of the text goes, so most English text is decided after a few
+/// words. `words_at_most` bounds the word count from above (runs of letters).
+fn is_plainly_english(text: &str) -> bool {
+    let words_at_most = letter_runs(text);
+    if words_at_most < MIN_WORDS_FOR_NON_ENGLISH {
+        return true;
+    }
+    let bound = words_at_most as f64;
+    let mut decided = false;
+    let counts = scan_words(text, |counts| {
+        // `words <= words_at_most`, so a share over the bound is a share over the words.
+        decided = counts.english as f64 >= MIN_ENGLISH_VOCABULARY_SHARE * bound
+            || counts.function as f64 > MAX_FUNCTION_WORD_SHARE * bound;
+        decided
+    });
+    decided || counts.is_plainly_english()
+}
+
+/// How many runs of letters (and apostrophes) `text` has: at least its word count.
+fn letter_runs(text: &str) -> usize {
+    let mut runs = 0;
+    let mut in_run = false;
+    for ch in text.chars() {
+        let is_letter = ch.is_alphabetic() || ch == '\'' || ch == '’';
+        runs += usize::from(is_letter && !in_run);
+        in_run = is_letter;
+    }
+    runs
+}
+
+/// Counts words until `stop` says the counts so far are enough.
+fn scan_words(text: &str, mut stop: impl FnMut(&WordCounts) -> bool) -> WordCounts {
+    let vocabulary = &*VOCABULARY;
+    let mut counts = WordCounts::default();
+    let mut buffer = String::new();
+    let mut sentence_start;
+    let mut next_starts_sentence = true;
+    for token in text.split_whitespace() {
+        sentence_start = next_starts_sentence;
+        next_starts_sentence = token.ends_with(['.', '!', '?', ':', '"', '“', '”']);
+        if token.starts_with(['#', '@'])
+            || token.contains("://")
+            || token.starts_with("www.")
+            || token.chars().any(|ch| ch.is_numeric())
+        {
+            continue;
+        }
+        for word in token.split(|ch: char| !(ch.is_alphabetic() || ch == '\'' || ch == '’')) {
+            let word = word.trim_matches(['\'', '’']);
+            if word.is_empty() {
+                continue;
+            }
+            let sentence_start = std::mem::take(&mut sentence_start);
+            buffer.clear();
+            if word.is_ascii() {
+                buffer.push_str(word);
+                buffer.make_ascii_lowercase();
+            } else {
+                for ch in word.chars() {
+                    if ch == '’' {
+                        buffer.push('\'');
+                    } else {
+                        buffer.extend(ch.to_lowercase());
+                    }
+                }
+            }
+            let lowercase = buffer.as_str();
+            let (is_english, is_function_word) = match vocabulary.get(lowercase) {
+                Some(&is_function_word) => (true, is_function_word),
+                None => {
+                    let possessive = lowercase
+                        .strip_suffix("'s")
+                        .is_some_and(|stem| vocabulary.contains_key(stem));
+                    (possessive, false)
+                }
+            };
+            // A capitalised word that is no English word is most often a name ("Brian De
+            // Palma", "Häagen-Dazs"): evidence of nothing, so it is not counted.
+            // The first word of a sentence is capitalised anyway, so it counts.
+            if !is_english && !sentence_start && is_titlecase(word) {
+                continue;
+            }
+            counts.words += 1;
+            counts.english += usize::from(is_english);
+            counts.function += usize::from(is_function_word);
+            if stop(&counts) {
+                return counts;
+            }
+        }
+    }
+    counts
+}
+
+/// An initial capital followed by at least one lowercase letter (`Palma`, not `LSU` or `palma`).
+fn is_titlecase(word: &str) -> bool {
+    let mut chars = word.chars();
+    chars.next().is_some_and(char::is_uppercase) && chars.any(char::is_lowercase)
 }
 
 /// Common English function words that are not also frequent words of the other Latin-script
@@ -114,28 +300,11 @@ const ENGLISH_FUNCTION_WORDS: &[&str] = &[
 /// The share of `text`'s words that are common English function words (0..=1).
 #[doc(hidden)]
 pub fn english_function_word_share(text: &str) -> f64 {
-    let mut words = 0_usize;
-    let mut function_words = 0_usize;
-    let mut buffer = String::new();
-    for word in text.split_whitespace() {
-        let trimmed = word.trim_matches(|ch: char| !ch.is_alphanumeric() && ch != '\'');
-        if trimmed.is_empty() {
-            continue;
-        }
-        words += 1;
-        buffer.clear();
-        buffer.extend(trimmed.chars().flat_map(char::to_lowercase));
-        if ENGLISH_FUNCTION_WORDS
-            .binary_search(&buffer.as_str())
-            .is_ok()
-        {
-            function_words += 1;
-        }
-    }
-    if words == 0 {
+    let counts = count_words(&fold(text));
+    if counts.words == 0 {
         0.0
     } else {
-        function_words as f64 / words as f64
+        counts.function as f64 / counts.words as f64
     }
 }
 
@@ -239,6 +408,30 @@ mod tests {
             .windows(2)
             .all(|pair| pair[0] < pair[1]));
         assert_eq!(english_function_word_share("The app is down"), 0.25);
+    }
+
+    #[test]
+    fn early_answers_are_the_full_counts_answers() {
+        let data = [
+            include_str!("../tests/data/english_hard.tsv"),
+            include_str!("../tests/data/non_english.tsv"),
+        ];
+        let texts = data
+            .iter()
+            .flat_map(|data| data.lines())
+            .filter_map(|line| line.split_once('\t').map(|(_, text)| text));
+        for text in texts.chain([
+            "a b c d",
+            "Der Die Das was",
+            "the the x y z w v u t s r q p",
+        ]) {
+            let folded = fold(text);
+            assert_eq!(
+                is_plainly_english(&folded),
+                count_words(&folded).is_plainly_english(),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -55,32 +55,47 @@ fn corpus_rows(file: &str) -> Vec<(usize, String, String)> {
         .collect()
 }
 
-fn check_corpus(name: &str, file: &str, expected_rows: usize) {
+/// The corpus rows with their reference scores: `(line, id, text, expected)`.
+fn corpus_vectors(
+    name: &str,
+    file: &str,
+    expected_rows: usize,
+) -> Vec<(usize, String, String, PolarityScores)> {
     let vectors = std::fs::read_to_string(vectors_dir().join(format!("{name}.tsv")))
         .unwrap_or_else(|error| panic!("{name}.tsv: {error}"));
     let vectors: Vec<&str> = vectors.lines().filter(|l| !l.starts_with('#')).collect();
     let rows = corpus_rows(file);
     assert_eq!(rows.len(), expected_rows, "{file}: row count");
     assert_eq!(vectors.len(), rows.len(), "{name}.tsv: row count");
+    rows.into_iter()
+        .zip(&vectors)
+        .map(|((line, id, text), vector)| {
+            let fields: Vec<&str> = vector.split('\t').collect();
+            assert_eq!(fields[0], line.to_string(), "{name}: vector out of step");
+            assert_eq!(fields[1], id, "{name}: vector out of step at line {line}");
+            let number = |i: usize| {
+                fields[i]
+                    .parse::<f64>()
+                    .unwrap_or_else(|error| panic!("{name}: line {line}: {error}"))
+            };
+            let expected = PolarityScores {
+                compound: number(2),
+                pos: number(3),
+                neu: number(4),
+                neg: number(5),
+            };
+            (line, id, text, expected)
+        })
+        .collect()
+}
+
+fn check_corpus(name: &str, file: &str, expected_rows: usize) {
+    let rows = corpus_vectors(name, file, expected_rows);
     let analyzer = Analyzer::standard();
     let mut mismatches = Vec::new();
-    for ((line, id, text), vector) in rows.iter().zip(&vectors) {
-        let fields: Vec<&str> = vector.split('\t').collect();
-        assert_eq!(fields[0], line.to_string(), "{name}: vector out of step");
-        assert_eq!(fields[1], id, "{name}: vector out of step at line {line}");
-        let number = |i: usize| {
-            fields[i]
-                .parse::<f64>()
-                .unwrap_or_else(|error| panic!("{name}: line {line}: {error}"))
-        };
-        let expected = PolarityScores {
-            compound: number(2),
-            pos: number(3),
-            neu: number(4),
-            neg: number(5),
-        };
+    for (_, id, text, expected) in &rows {
         let actual = analyzer.polarity_scores(text);
-        if !same_scores(&actual, &expected) {
+        if !same_scores(&actual, expected) {
             mismatches.push(format!(
                 "{id}: {text:?}\n  got  {actual:?}\n  want {expected:?}"
             ));
@@ -97,6 +112,46 @@ fn check_corpus(name: &str, file: &str, expected_rows: usize) {
         mismatches.len(),
         rows.len(),
         mismatches[..mismatches.len().min(20)].join("\n")
+    );
+}
+
+/// What a user of `earful score` gets: the language gate on, then VADER. A text the gate
+/// leaves unscored counts as a difference from the reference (which scores everything), and
+/// so does any number or label that differs. At least 99.95 % must agree.
+#[test]
+fn groundtruth_with_the_gate_on() {
+    let analyzer = Analyzer::standard();
+    let mut total = 0;
+    let mut differences = Vec::new();
+    for (name, file, expected_rows) in [
+        ("tweets", "tweets_GroundTruth.txt", 4200),
+        ("movie", "movieReviewSnippets_GroundTruth.txt", 10605),
+        ("amazon", "amazonReviewSnippets_GroundTruth.txt", 3708),
+        ("nyt", "nytEditorialSnippets_GroundTruth.txt", 5190),
+    ] {
+        for (_, id, text, expected) in corpus_vectors(name, file, expected_rows) {
+            total += 1;
+            let gated = analyzer.score(&text, None);
+            let agrees = gated
+                .scores
+                .is_some_and(|scores| same_scores(&scores, &expected))
+                && gated.label == expected.label();
+            if !agrees {
+                differences.push(format!("{name} {id} ({}): {text}", gated.lang));
+            }
+        }
+    }
+    assert_eq!(total, 23_703);
+    eprintln!(
+        "gate on: {}/{total} agree with vaderSentiment 3.3.2",
+        total - differences.len()
+    );
+    // 99.95 % of 23,703: at most 11 differences.
+    assert!(
+        differences.len() * 10_000 <= total * 5,
+        "{} of {total} differ:\n{}",
+        differences.len(),
+        differences.join("\n")
     );
 }
 

@@ -181,3 +181,114 @@ fn lexicon_overrides_are_checked() {
         "earful.toml:12: sentiment.lexicon.bricked: valence -9 is outside -4..4"
     );
 }
+
+#[test]
+fn a_public_listen_address_without_tokens_needs_explicit_anonymous_reads() {
+    let public = format!("{MINIMAL}[server]\nlisten = \"0.0.0.0:7878\"\n");
+    let refused = problems(&public);
+    assert!(
+        refused.starts_with("earful.toml:11: server.listen: `0.0.0.0:7878` is reachable"),
+        "{refused}"
+    );
+    assert!(refused.contains("allow_anonymous_read"), "{refused}");
+
+    let allowed = format!("{public}allow_anonymous_read = true\n");
+    assert!(parse(&allowed).unwrap().server.allow_anonymous_read);
+
+    let with_token = format!(
+        "{public}tokens = [{{ name = \"ops\", token = \"0123456789abcdef\", role = \"admin\" }}]\n"
+    );
+    assert!(parse(&with_token).is_ok());
+
+    let loopback = format!("{MINIMAL}[server]\nlisten = \"[::1]:7878\"\n");
+    assert!(!parse(&loopback).unwrap().server.allow_anonymous_read);
+}
+
+#[test]
+fn collect_settings_have_defaults_and_are_checked() {
+    let config = parse("version = 1\n").unwrap();
+    assert_eq!(config.collect.lookback.0, Duration::from_secs(86_400));
+    assert_eq!(config.collect.max_body_mb, 10);
+    let found = problems(
+        "version = 1\n[collect]\ncontact_url = \"acme.example\"\nmax_concurrent = 0\ntimeout = \"0s\"\n",
+    );
+    assert!(found.contains(":3: collect.contact_url:"), "{found}");
+    assert!(found.contains(":4: collect.max_concurrent:"), "{found}");
+    assert!(found.contains(":5: collect.timeout:"), "{found}");
+}
+
+#[test]
+fn notify_channels_are_named_once_and_plain_smtp_stays_on_loopback() {
+    let config = parse(&format!(
+        "{MINIMAL}[[notify]]\nkind = \"email\"\nsmtp = \"127.0.0.1:2525\"\ntls = \"none\"\nfrom = \"a@example.org\"\nto = [\"b@example.org\"]\n"
+    ))
+    .unwrap();
+    let email = &config.notifiers[0];
+    assert_eq!(email.channel_name(), "email");
+    assert!(email.send_resolved);
+    assert_eq!(email.max_attempts, 12);
+
+    let found = problems(&format!(
+        "{MINIMAL}[[notify]]\nkind = \"webhook\"\nurl = \"https://a.example/x?token=T0PSECRET\"\n\
+         [[notify]]\nkind = \"webhook\"\nurl = \"ftp://b.example/T0PSECRET\"\nmax_attempts = 0\n\
+         [[notify]]\nkind = \"email\"\nsmtp = \"smtp.example.com:25\"\ntls = \"none\"\nfrom = \"a@example.org\"\nto = [\"b@example.org\"]\n"
+    ));
+    assert!(
+        found.contains("notify[1].name: two channels are named `webhook`"),
+        "{found}"
+    );
+    assert!(
+        found.contains(":15: notify[1].url: is not an http(s) URL"),
+        "{found}"
+    );
+    assert!(found.contains(":16: notify[1].max_attempts:"), "{found}");
+    assert!(
+        found.contains(":20: notify[2].tls: `none` sends mail unencrypted"),
+        "{found}"
+    );
+    assert!(
+        !found.contains("T0PSECRET"),
+        "a URL may hold a secret: {found}"
+    );
+}
+
+#[test]
+fn watches_choose_their_alert_kinds_and_buckets_tile_an_hour() {
+    let config = parse(MINIMAL).unwrap();
+    assert_eq!(config.watches[0].alerts, vec![AlertKind::NegativeSpike]);
+    let config = parse(&MINIMAL.replace(
+        "query = '",
+        "alerts = [\"praise_surge\", \"volume_spike\"]\nquery = '",
+    ))
+    .unwrap();
+    assert_eq!(
+        config.watches[0].alerts,
+        vec![AlertKind::PraiseSurge, AlertKind::VolumeSpike]
+    );
+
+    let unknown =
+        problems(&MINIMAL.replace("query = '", "alerts = [\"negative_spkie\"]\nquery = '"));
+    assert!(
+        unknown.starts_with("earful.toml:4: watch[0].alerts"),
+        "{unknown}"
+    );
+    assert!(
+        unknown.contains("unknown variant `negative_spkie`"),
+        "{unknown}"
+    );
+    let twice = problems(&format!(
+        "{}\n[alerting]\nbucket = \"7m\"\n",
+        MINIMAL.replace(
+            "query = '",
+            "alerts = [\"volume_spike\", \"volume_spike\"]\nquery = '"
+        )
+    ));
+    assert!(
+        twice.contains("earful.toml:4: watch[0].alerts: alert kind `volume_spike` is listed twice"),
+        "{twice}"
+    );
+    assert!(
+        twice.contains(":13: alerting.bucket: the bucket must be between 1m and 1h"),
+        "{twice}"
+    );
+}

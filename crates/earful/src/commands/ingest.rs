@@ -19,8 +19,8 @@ use time::OffsetDateTime;
 use tracing::info;
 
 use crate::commands::EXIT_REJECTED_LINES;
-use crate::enrich::Enricher;
 use crate::settings;
+use earful_enrich::Enricher;
 
 /// Mentions sent to the writer at a time.
 const BATCH_SIZE: usize = 1_000;
@@ -303,6 +303,8 @@ pub fn run(config_path: Option<&Path>, args: IngestArgs) -> anyhow::Result<ExitC
         "ingested {} mentions from `{input_name}`, rejected {} lines; the index holds {total} mentions",
         tally.indexed, tally.rejected
     );
+    // Alerts count what the final commit holds (DESIGN.md invariant 2).
+    crate::commands::alerts::evaluate_and_deliver(&config, &index)?;
     if tally.rejected > 0 {
         Ok(ExitCode::from(EXIT_REJECTED_LINES))
     } else {

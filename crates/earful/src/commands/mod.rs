@@ -1,10 +1,14 @@
 //! One module per subcommand. Each `run` returns the exit code on success; errors are
 //! reported by [`report`].
 
+pub mod alerts;
+pub mod collect;
 pub mod config_check;
+pub mod detect;
 pub mod ingest;
 pub mod score;
 pub mod search;
+pub mod sources;
 pub mod stats;
 
 use std::process::ExitCode;

@@ -1,25 +1,65 @@
 //! Enrichment: what turns a [`MentionInput`] into a [`Mention`] — HTML to text, the language,
-//! the watch tags and the sentiment.
+//! the watch tags and the sentiment. `earful ingest`, `earful collect`, the daemon and the
+//! scale-out indexer all enrich through this one crate, so a mention is the same whichever
+//! way it arrived.
+//!
+//! What this crate must never do: fail on a mention (every input gives a mention; text that
+//! cannot be scored is `unscored`, never dropped), do I/O, or depend on the index.
 
 use earful_core::config::Config;
-use earful_core::query::MatchTarget;
+use earful_core::query::{MatchPrefilter, MatchTarget, ProseTerms};
 use earful_core::{Mention, MentionInput, MentionQuery, Sentiment};
 use earful_sentiment::Analyzer;
 use time::OffsetDateTime;
 
+/// Why an [`Enricher`] could not be built from a config.
+#[derive(Debug, thiserror::Error)]
+pub enum EnrichError {
+    /// A watch's query does not parse.
+    #[error("watch `{watch}`: {source}")]
+    Query {
+        /// The watch's name.
+        watch: String,
+        /// What is wrong with its query.
+        source: earful_core::query::QueryError,
+    },
+    /// The lexicon overrides are invalid.
+    #[error("sentiment lexicon: {0}")]
+    Lexicon(#[from] earful_sentiment::LexiconError),
+}
+
+/// A compiled watch.
+#[derive(Debug)]
+struct Watch {
+    name: String,
+    query: MentionQuery,
+    /// Rules most mentions out before their prose is analyzed.
+    prefilter: MatchPrefilter,
+}
+
 /// Enriches mentions with one set of watches and one lexicon.
 #[derive(Debug)]
 pub struct Enricher {
-    watches: Vec<(String, MentionQuery)>,
+    watches: Vec<Watch>,
+    /// Every prose term of the watches: the only words the matcher stems.
+    terms: ProseTerms,
     analyzer: Analyzer,
 }
 
 impl Enricher {
     /// Compiles the config's watches and builds its sentiment analyzer.
-    pub fn from_config(config: &Config) -> anyhow::Result<Enricher> {
+    pub fn from_config(config: &Config) -> Result<Enricher, EnrichError> {
         let mut watches = Vec::with_capacity(config.watches.len());
         for watch in &config.watches {
-            watches.push((watch.name.clone(), MentionQuery::parse(&watch.query)?));
+            let query = MentionQuery::parse(&watch.query).map_err(|source| EnrichError::Query {
+                watch: watch.name.clone(),
+                source,
+            })?;
+            watches.push(Watch {
+                name: watch.name.clone(),
+                prefilter: query.prefilter(),
+                query,
+            });
         }
         let overrides = config
             .sentiment
@@ -27,7 +67,12 @@ impl Enricher {
             .iter()
             .map(|(word, valence)| (word.clone(), *valence));
         let analyzer = Analyzer::with_overrides(overrides)?;
-        Ok(Enricher { watches, analyzer })
+        let terms = ProseTerms::of(watches.iter().map(|watch| &watch.query));
+        Ok(Enricher {
+            watches,
+            terms,
+            analyzer,
+        })
     }
 
     /// Completes a mention. `now` stands in for a missing `collected_at`.
@@ -74,13 +119,24 @@ impl Enricher {
             collected_at: input.collected_at.unwrap_or(now),
             sentiment,
         };
-        let target = MatchTarget::new(&mention);
-        mention.watches = self
+        // Analyzing the prose for the matcher costs about what indexing it does: only do it
+        // when some watch may match.
+        let mut candidates = self
             .watches
             .iter()
-            .filter(|(_, query)| query.matches(&target))
-            .map(|(name, _)| name.clone())
-            .collect();
+            .filter(|watch| {
+                watch
+                    .prefilter
+                    .may_match(mention.title.as_deref(), &mention.text)
+            })
+            .peekable();
+        if candidates.peek().is_some() {
+            let target = MatchTarget::for_terms(&mention, &self.terms);
+            mention.watches = candidates
+                .filter(|watch| watch.query.matches(&target))
+                .map(|watch| watch.name.clone())
+                .collect();
+        }
         mention
     }
 }
@@ -172,6 +228,44 @@ mod tests {
         assert_eq!(mention.lang, "de");
         assert_eq!(mention.sentiment, Sentiment::unscored());
         assert_eq!(mention.watches, ["acme"]);
+    }
+
+    #[test]
+    fn watches_are_tagged_with_and_without_the_prefilter() {
+        let enricher = enricher();
+        let now = datetime!(2026-11-22 10:20:00 UTC);
+        let tags = |value: serde_json::Value| {
+            let input = MentionInput::from_json(&value.to_string()).unwrap();
+            enricher.enrich(input, now).watches
+        };
+        let at = "2026-11-22T10:15:00Z";
+        let none: [&str; 0] = [];
+        assert_eq!(
+            tags(
+                serde_json::json!({"id": "a", "text": "an account of nothing", "published_at": at})
+            ),
+            none
+        );
+        assert_eq!(
+            tags(
+                serde_json::json!({"id": "b", "text": "GLOBEX's and Acme's outage", "published_at": at})
+            ),
+            ["acme", "globex"]
+        );
+        assert_eq!(
+            tags(
+                serde_json::json!({"id": "c", "title": "Globexes", "text": "down", "published_at": at})
+            ),
+            ["globex"]
+        );
+        assert_eq!(
+            tags(serde_json::json!({"id": "d", "text": "Acme acres, café", "published_at": at})),
+            none
+        );
+        assert_eq!(
+            tags(serde_json::json!({"id": "e", "text": "Acmé — accents fold", "published_at": at})),
+            ["acme"]
+        );
     }
 
     #[test]
