@@ -124,6 +124,11 @@ pub struct SourceBatch {
     pub kind: SourceKind,
     /// Mentions to enrich and index.
     pub mentions: Vec<MentionInput>,
+    /// The watches every one of these mentions belongs to whatever its text says: the
+    /// `watches` of a source that reads a fixed feed (`feed`, `appstore`), whose items rarely
+    /// name the brand (an app's own reviews). Empty for searching sources, whose `watches`
+    /// only choose what to search for.
+    pub bound_watches: Vec<String>,
     /// The [`CommittedCursor`], serialized.
     pub cursor: serde_json::Value,
 }
@@ -319,6 +324,16 @@ impl Engine {
 }
 
 /// The remote search terms of a source's watches.
+/// The watches a source's items belong to regardless of their text (see
+/// [`SourceBatch::bound_watches`]).
+fn bound_watches(source: &SourceConfig) -> Vec<String> {
+    if source.kind.searches_watches() {
+        Vec::new()
+    } else {
+        source.watches.clone()
+    }
+}
+
 fn search_terms(config: &Config, source: &SourceConfig) -> Vec<SearchTerm> {
     let mut terms = Vec::new();
     for watch_name in &source.watches {
@@ -420,6 +435,7 @@ async fn poll_slot(
                             source: name.clone(),
                             kind,
                             mentions: collected.mentions,
+                            bound_watches: bound_watches(&slot.config),
                             cursor: cursor_value,
                         })
                         .await

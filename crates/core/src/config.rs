@@ -283,7 +283,9 @@ pub struct SourceConfig {
     /// How often to poll.
     #[serde(default = "default_interval")]
     pub interval: Interval,
-    /// The watches whose terms a searching source queries for.
+    /// A searching source asks its API for these watches' terms (the watch queries then
+    /// decide the tags). A `feed` or `appstore` source is bound to them: every item it
+    /// collects belongs to these watches, whatever its text says.
     #[serde(default)]
     pub watches: Vec<String>,
     /// Overrides the public endpoint (an instance, a mirror, a test server).

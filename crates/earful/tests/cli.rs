@@ -507,6 +507,7 @@ query = '"acme corp" OR acme -"acme acres"'
 name = "acme-blog"
 kind = "feed"
 url = "{base}/feed.xml"
+watches = ["acme"]
 
 [[source]]
 name = "hn-acme"
@@ -563,6 +564,16 @@ fn collect_once_indexes_then_a_restart_resumes_with_304s_and_no_duplicates() {
         first.stdout
     );
     assert_eq!(total_mentions(&earful, &config), 4);
+    // The blog is bound to `acme`: its posts belong to the watch though none names the brand.
+    let bound = earful.run_with_config(
+        &config,
+        &[
+            "search", "--watch", "acme", "--source", "feed", "--format", "json",
+        ],
+    );
+    assert_eq!(bound.code, 0, "{}", bound.stderr);
+    let bound: Value = serde_json::from_str(&bound.stdout).unwrap();
+    assert_eq!(bound["total"], 2, "{bound}");
     let user_agent = server.requests()[0]
         .header("user-agent")
         .unwrap()

@@ -139,6 +139,31 @@ impl Enricher {
         }
         mention
     }
+
+    /// Completes a mention from a source bound to watches (a `feed` or `appstore` source's
+    /// `watches`): it belongs to `bound_watches` as well as to every watch whose query it
+    /// matches. Tags keep the config's order of watches; unknown names are ignored (the
+    /// config check refuses them).
+    pub fn enrich_bound(
+        &self,
+        input: MentionInput,
+        now: OffsetDateTime,
+        bound_watches: &[String],
+    ) -> Mention {
+        let mut mention = self.enrich(input, now);
+        if bound_watches.is_empty() {
+            return mention;
+        }
+        let matched = std::mem::take(&mut mention.watches);
+        mention.watches = self
+            .watches
+            .iter()
+            .map(|watch| &watch.name)
+            .filter(|name| matched.contains(name) || bound_watches.contains(name))
+            .cloned()
+            .collect();
+        mention
+    }
 }
 
 /// `en-US` → `en`; `EN` → `en`.
@@ -265,6 +290,28 @@ mod tests {
         assert_eq!(
             tags(serde_json::json!({"id": "e", "text": "Acmé — accents fold", "published_at": at})),
             ["acme"]
+        );
+    }
+
+    #[test]
+    fn a_bound_source_tags_its_watches_whatever_the_text() {
+        let enricher = enricher();
+        let now = datetime!(2026-11-22 10:20:00 UTC);
+        let review = input(
+            "appstore:1",
+            "Crashes every time since the update. Refund please.",
+        );
+        assert!(enricher.enrich(review.clone(), now).watches.is_empty());
+        let bound = ["globex".to_string()];
+        assert_eq!(
+            enricher.enrich_bound(review, now, &bound).watches,
+            ["globex"]
+        );
+        let both = input("appstore:2", "Acme support was quick, unlike Globex.");
+        assert_eq!(
+            enricher.enrich_bound(both, now, &bound).watches,
+            ["acme", "globex"],
+            "matched and bound, in config order, each once"
         );
     }
 

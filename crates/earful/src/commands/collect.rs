@@ -79,7 +79,7 @@ pub fn run(config_path: Option<&Path>, args: CollectArgs) -> anyhow::Result<Exit
                     let mentions = batch
                         .mentions
                         .into_iter()
-                        .map(|input| enricher.enrich(input, now))
+                        .map(|input| enricher.enrich_bound(input, now, &batch.bound_watches))
                         .collect();
                     writer.send(Batch {
                         mentions,
