@@ -25,6 +25,15 @@ pub fn text_analyzer() -> TextAnalyzer {
         .build()
 }
 
+/// The prose analyzer without the filters that only rewrite tokens (lowercasing, folding,
+/// stemming never drop one): it yields a token exactly when [`text_analyzer`] does, so it
+/// answers "has this prose any term?" without stemming.
+pub fn presence_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+        .build()
+}
+
 /// Builds the exact-field analyzer.
 pub fn keyword_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(RawTokenizer::default())
@@ -76,5 +85,25 @@ mod tests {
             analyze(&mut keyword_analyzer(), "JDoe Smith"),
             ["jdoe smith"]
         );
+    }
+
+    #[test]
+    fn presence_agrees_with_the_prose_analyzer() {
+        let long = "x".repeat(MAX_TOKEN_BYTES);
+        for text in [
+            "",
+            "  !! ",
+            "Refunds",
+            "Café",
+            long.as_str(),
+            "ÉÉÉ",
+            "--- 42 ---",
+        ] {
+            assert_eq!(
+                presence_analyzer().token_stream(text).advance(),
+                text_analyzer().token_stream(text).advance(),
+                "{text:?}"
+            );
+        }
     }
 }

@@ -4,7 +4,7 @@
 //! the schema cannot drift apart. Hidden fields start with `_`; no query can name them.
 
 use earful_core::query::Field as QueryField;
-use earful_core::text::{register_analyzers, text_analyzer, KEYWORD_ANALYZER, TEXT_ANALYZER};
+use earful_core::text::{presence_analyzer, register_analyzers, KEYWORD_ANALYZER, TEXT_ANALYZER};
 use earful_core::Mention;
 use tantivy::schema::{
     DateOptions, DateTimePrecision, Field, IndexRecordOption, NumericOptions, Schema,
@@ -230,24 +230,25 @@ pub(crate) fn to_tantivy_date(at: time::OffsetDateTime) -> DateTime {
     DateTime::from_timestamp_nanos(clamped)
 }
 
-/// Turns mentions into documents, reusing one prose analyzer for the presence checks.
+/// Turns mentions into documents, reusing one analyzer for the presence checks.
 pub(crate) struct DocumentBuilder {
     fields: MentionFields,
-    prose: TextAnalyzer,
+    /// Tokenizes like the prose analyzer but does not stem: presence only needs one token.
+    presence: TextAnalyzer,
 }
 
 impl DocumentBuilder {
     pub fn new(fields: MentionFields) -> DocumentBuilder {
         DocumentBuilder {
             fields,
-            prose: text_analyzer(),
+            presence: presence_analyzer(),
         }
     }
 
     /// Whether prose has at least one term after analysis (what `exists` means for prose in
     /// the watch matcher).
     fn has_terms(&mut self, prose: &str) -> bool {
-        self.prose.token_stream(prose).advance()
+        self.presence.token_stream(prose).advance()
     }
 
     /// Builds the document of a mention.
