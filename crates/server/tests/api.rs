@@ -339,6 +339,14 @@ async fn watches_and_sources_come_from_the_config_without_secrets() {
     assert_eq!(by_name("quiet-feed")["indexed"], 0);
     assert!(by_name("quiet-feed")["latest_published_at"].is_null());
     assert_eq!(by_name("hn-acme")["interval_seconds"], 300);
+    // Poll health from the state database, so "quiet" and "broken" read differently.
+    assert_eq!(by_name("masto-acme")["health"]["state"], "ok");
+    assert_eq!(by_name("hn-acme")["health"]["state"], "failing");
+    assert_eq!(
+        by_name("hn-acme")["health"]["last_error"]["class"],
+        "server"
+    );
+    assert!(by_name("quiet-feed")["health"].is_null());
 }
 
 #[tokio::test]

@@ -154,6 +154,15 @@ async fn the_sources_page_tells_quiet_sources_apart() {
         count(|m| m.feed == "masto-acme")
     )));
     assert!(!page.body.contains("mastodon-secret-value"));
+    assert!(
+        page.body.contains("<td class=\"unhealthy\">failing · 11 failed in a row · last error (server): fetching `https://hn.algolia.com/api/v1/search_by_date`: 503 &#60;Service Unavailable&#62; · next poll 2026-11-22T05:55:00Z</td>"),
+        "{}",
+        page.body
+    );
+    assert!(page
+        .body
+        .contains("<td class=\"healthy\">ok · last success 2026-11-21T23:55:00Z</td>"));
+    assert!(page.body.contains("not polled yet"));
 }
 
 #[tokio::test]

@@ -43,8 +43,9 @@ pub struct SourceInfo {
     #[serde(with = "earful_core::time::rfc3339::option")]
     #[schema(value_type = Option<String>)]
     pub latest_published_at: Option<OffsetDateTime>,
-    /// The poll health record (last poll, errors, backoff). Not recorded yet: it will come
-    /// from the state database once the poll loop writes source health; `null` until then.
+    /// The poll health record as the collectors last wrote it (state, last success, last error
+    /// with its class, failures in a row, next attempt, counts); `null` when the source has
+    /// never been polled or the server has no state database.
     #[schema(value_type = Option<Object>)]
     pub health: Option<serde_json::Value>,
 }
@@ -84,8 +85,23 @@ pub(crate) async fn watches(State(state): State<ApiState>) -> Json<Vec<WatchInfo
     )
 }
 
-/// The configured sources with what the index holds from each.
+/// The configured sources with what the index holds from each and their poll health.
 pub(crate) async fn source_infos(state: &ApiState) -> Result<Vec<SourceInfo>, ApiError> {
+    let mut infos = indexed_source_infos(state).await?;
+    if state.has_store() {
+        let health = state.with_store(|store| store.all_source_health()).await?;
+        for info in &mut infos {
+            info.health = health
+                .iter()
+                .find(|row| row.source == info.name)
+                .map(|row| row.record.clone());
+        }
+    }
+    Ok(infos)
+}
+
+/// The configured sources with what the index holds from each.
+async fn indexed_source_infos(state: &ApiState) -> Result<Vec<SourceInfo>, ApiError> {
     let sources: Vec<SourceConfig> = state.sources().to_vec();
     state
         .with_index(move |index| {

@@ -435,6 +435,10 @@ struct SourceRow {
     indexed: u64,
     latest: String,
     status: &'static str,
+    /// The poll health in words; empty when never polled.
+    health: String,
+    /// Whether the health says the source is failing or backing off.
+    unhealthy: bool,
 }
 
 #[derive(Template)]
@@ -442,6 +446,34 @@ struct SourceRow {
 struct SourcesPage {
     rows: Vec<SourceRow>,
     login: bool,
+}
+
+/// One line on a source's poll health: its state, the last error with its class, failures in a
+/// row and the next attempt, so "no mentions" and "source broken" read differently.
+fn health_summary(health: &serde_json::Value) -> String {
+    let mut parts = vec![health["state"]
+        .as_str()
+        .unwrap_or("unknown")
+        .replace('_', " ")];
+    if let Some(success) = health["last_success"].as_str() {
+        parts.push(format!("last success {success}"));
+    }
+    let failures = health["consecutive_failures"].as_u64().unwrap_or(0);
+    if failures > 0 {
+        parts.push(format!("{failures} failed in a row"));
+    }
+    if let Some(error) = health["last_error"].as_object() {
+        let class = error
+            .get("class")
+            .and_then(|v| v.as_str())
+            .unwrap_or("error");
+        let message = error.get("message").and_then(|v| v.as_str()).unwrap_or("");
+        parts.push(format!("last error ({class}): {message}"));
+    }
+    if let Some(next) = health["next_attempt"].as_str() {
+        parts.push(format!("next poll {next}"));
+    }
+    parts.join(" · ")
 }
 
 async fn sources_page(State(state): State<ApiState>) -> Response {
@@ -452,6 +484,10 @@ async fn sources_page(State(state): State<ApiState>) -> Response {
     let rows = infos
         .into_iter()
         .map(|info| SourceRow {
+            health: info.health.as_ref().map(health_summary).unwrap_or_default(),
+            unhealthy: info.health.as_ref().is_some_and(|health| {
+                matches!(health["state"].as_str(), Some("failing" | "backing_off"))
+            }),
             status: match (info.enabled, info.indexed) {
                 (false, _) => "disabled",
                 (true, 0) => "no mentions indexed",

@@ -163,6 +163,27 @@ fn build() -> Fixture {
             &[],
         )
         .unwrap();
+    // Poll health as the collectors write it: one source fine, one failing.
+    let polled = datetime!(2026-11-21 23:55 UTC);
+    store
+        .put_source_health(
+            "masto-acme",
+            "mastodon",
+            &serde_json::json!({"state": "ok", "last_success": "2026-11-21T23:55:00Z",
+                "consecutive_failures": 0, "polls": 12, "items": 20}),
+            polled,
+        )
+        .unwrap();
+    store
+        .put_source_health(
+            "hn-acme",
+            "hackernews",
+            &serde_json::json!({"state": "failing", "consecutive_failures": 11,
+                "last_error": {"class": "server", "message": "fetching `https://hn.algolia.com/api/v1/search_by_date`: 503 <Service Unavailable>", "at": "2026-11-21T23:55:00Z"},
+                "next_attempt": "2026-11-22T05:55:00Z"}),
+            polled,
+        )
+        .unwrap();
     Fixture {
         index: Arc::new(index),
         store_path,
