@@ -224,6 +224,49 @@ impl MentionInput {
 }
 
 impl Mention {
+    /// The columns of a mention's CSV form (`earful export --format csv`, the web UI's export),
+    /// in order.
+    pub const CSV_HEADER: [&'static str; 15] = [
+        "id",
+        "published_at",
+        "source",
+        "feed",
+        "watches",
+        "author",
+        "author_reach",
+        "label",
+        "compound",
+        "lang",
+        "rating",
+        "engagement",
+        "title",
+        "text",
+        "url",
+    ];
+
+    /// The mention as one CSV row, in the order of [`Mention::CSV_HEADER`]; absent values are
+    /// empty and watches are separated by spaces.
+    pub fn csv_record(&self) -> [String; 15] {
+        let optional = |value: Option<String>| value.unwrap_or_default();
+        [
+            self.id.clone(),
+            crate::time::format_timestamp(self.published_at),
+            self.source.clone(),
+            self.feed.clone(),
+            self.watches.join(" "),
+            optional(self.author.clone()),
+            optional(self.author_reach.map(|reach| reach.to_string())),
+            self.sentiment.label.as_str().to_string(),
+            optional(self.sentiment.compound.map(|compound| compound.to_string())),
+            self.lang.clone(),
+            optional(self.rating.map(|rating| rating.to_string())),
+            optional(self.engagement.map(|engagement| engagement.to_string())),
+            optional(self.title.clone()),
+            self.text.clone(),
+            optional(self.url.clone()),
+        ]
+    }
+
     /// The title and text as one string, for scoring and matching.
     pub fn full_text(&self) -> String {
         match &self.title {

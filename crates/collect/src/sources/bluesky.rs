@@ -21,8 +21,8 @@ use time::OffsetDateTime;
 use url::Url;
 
 use super::support::{
-    api_url, array_field, describe_item, endpoint, fetch_json, no_terms, parse_item,
-    quoted_if_phrase, read_cursor, required_secret, skipped, write_cursor, Draft, HighWater,
+    api_url, array_field, describe_item, endpoint, fetch_json, parse_item, read_cursor,
+    required_secret, search_queries, skipped, write_cursor, Draft, HighWater,
 };
 use crate::fetch::{redact_url, FetchError, Fetcher, Request, RequestBody};
 use crate::source::{Collected, PollContext, SourceError};
@@ -131,19 +131,11 @@ impl Bluesky {
         fetcher: &mut Fetcher,
         context: &PollContext<'_>,
     ) -> Result<Collected, SourceError> {
-        if context.terms.is_empty() {
-            return Err(no_terms(context));
-        }
+        let queries = search_queries(context)?;
         let mut cursor: Cursor = read_cursor(context, CURSOR_VERSION);
         cursor.version = CURSOR_VERSION;
         let mut collected = Collected::default();
-        let mut searched = HashSet::new();
-        for term in context.terms {
-            let query = quoted_if_phrase(&term.text, term.phrase);
-            // Two watches may share a term: search it once.
-            if !searched.insert(query.clone()) {
-                continue;
-            }
+        for query in queries {
             let mark = cursor.terms.get(&query).cloned().unwrap_or_default();
             let mut advanced = mark.clone();
             let since = mark.since(context.first_run_since);

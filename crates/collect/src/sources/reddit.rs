@@ -21,9 +21,8 @@ use time::OffsetDateTime;
 use url::Url;
 
 use super::support::{
-    api_url, describe_item, endpoint, fetch_json, no_terms, non_negative, parse_item,
-    quoted_if_phrase, read_cursor, required_secret, skipped, unix_time, write_cursor, Draft,
-    HighWater,
+    api_url, describe_item, endpoint, fetch_json, non_negative, parse_item, read_cursor,
+    required_secret, search_queries, skipped, unix_time, write_cursor, Draft, HighWater,
 };
 use crate::fetch::{redact_url, Fetcher, Request, RequestBody};
 use crate::source::{Collected, PollContext, SourceError};
@@ -161,19 +160,11 @@ impl Reddit {
         fetcher: &mut Fetcher,
         context: &PollContext<'_>,
     ) -> Result<Collected, SourceError> {
-        if context.terms.is_empty() {
-            return Err(no_terms(context));
-        }
+        let queries = search_queries(context)?;
         let mut cursor: Cursor = read_cursor(context, CURSOR_VERSION);
         cursor.version = CURSOR_VERSION;
         let mut collected = Collected::default();
-        let mut searched = HashSet::new();
-        for term in context.terms {
-            let query = quoted_if_phrase(&term.text, term.phrase);
-            // Two watches may share a term: search it once.
-            if !searched.insert(query.clone()) {
-                continue;
-            }
+        for query in queries {
             let mark = cursor.terms.get(&query).cloned().unwrap_or_default();
             let mut advanced = mark.clone();
             let floor = mark.since(context.first_run_since);

@@ -18,9 +18,8 @@ use time::OffsetDateTime;
 use url::Url;
 
 use super::support::{
-    api_url, array_field, describe_item, endpoint, fetch_json, no_terms, non_negative,
-    optional_secret, parse_item, quoted_if_phrase, read_cursor, skipped, write_cursor, Draft,
-    HighWater,
+    api_url, array_field, describe_item, endpoint, fetch_json, non_negative, optional_secret,
+    parse_item, read_cursor, search_queries, skipped, write_cursor, Draft, HighWater,
 };
 use crate::fetch::{redact_url, FetchError, FetchErrorClass, Fetcher, Request};
 use crate::source::{Collected, PollContext, SourceError};
@@ -113,21 +112,13 @@ impl Stackexchange {
         fetcher: &mut Fetcher,
         context: &PollContext<'_>,
     ) -> Result<Collected, SourceError> {
-        if context.terms.is_empty() {
-            return Err(no_terms(context));
-        }
+        let queries = search_queries(context)?;
         let mut cursor: Cursor = read_cursor(context, CURSOR_VERSION);
         cursor.version = CURSOR_VERSION;
         let mut collected = Collected::default();
         // Terms overlap and pages shift while new items arrive: hand each on once.
         let mut handed_on = HashSet::new();
-        let mut searched = HashSet::new();
-        'terms: for term in context.terms {
-            let query = quoted_if_phrase(&term.text, term.phrase);
-            // Two watches may share a term: search it once.
-            if !searched.insert(query.clone()) {
-                continue;
-            }
+        'terms: for query in queries {
             let mark = cursor.terms.get(&query).cloned().unwrap_or_default();
             let mut high_water = mark.clone();
             let since = mark.since(context.first_run_since);

@@ -376,6 +376,23 @@ pub(crate) fn quoted_if_phrase(text: &str, phrase: bool) -> String {
     }
 }
 
+/// The remote queries of a poll: each watch term as the API's phrase syntax expects, each
+/// once (two watches may share a term), in the watches' order. A source bound to no watch
+/// has nothing to ask, and says so.
+pub(crate) fn search_queries(context: &PollContext<'_>) -> Result<Vec<String>, SourceError> {
+    if context.terms.is_empty() {
+        return Err(no_terms(context));
+    }
+    let mut queries: Vec<String> = Vec::with_capacity(context.terms.len());
+    for term in context.terms {
+        let query = quoted_if_phrase(&term.text, term.phrase);
+        if !queries.contains(&query) {
+            queries.push(query);
+        }
+    }
+    Ok(queries)
+}
+
 /// A searching source with no watch to search for has nothing to ask: say so.
 pub(crate) fn no_terms(context: &PollContext<'_>) -> SourceError {
     SourceError::Settings(format!(

@@ -214,24 +214,6 @@ pub fn run_export(config_path: Option<&Path>, args: ExportArgs) -> anyhow::Resul
     Ok(ExitCode::SUCCESS)
 }
 
-const CSV_HEADER: [&str; 15] = [
-    "id",
-    "published_at",
-    "source",
-    "feed",
-    "watches",
-    "author",
-    "author_reach",
-    "label",
-    "compound",
-    "lang",
-    "rating",
-    "engagement",
-    "title",
-    "text",
-    "url",
-];
-
 struct CsvOut<W: Write> {
     writer: csv::Writer<W>,
 }
@@ -239,34 +221,12 @@ struct CsvOut<W: Write> {
 impl<W: Write> CsvOut<W> {
     fn new(out: W) -> anyhow::Result<CsvOut<W>> {
         let mut writer = csv::Writer::from_writer(out);
-        writer.write_record(CSV_HEADER)?;
+        writer.write_record(Mention::CSV_HEADER)?;
         Ok(CsvOut { writer })
     }
 
     fn write(&mut self, mention: &Mention) -> anyhow::Result<()> {
-        let optional = |value: Option<String>| value.unwrap_or_default();
-        self.writer.write_record([
-            mention.id.clone(),
-            earful_core::time::format_timestamp(mention.published_at),
-            mention.source.clone(),
-            mention.feed.clone(),
-            mention.watches.join(" "),
-            optional(mention.author.clone()),
-            optional(mention.author_reach.map(|reach| reach.to_string())),
-            mention.sentiment.label.as_str().to_string(),
-            optional(
-                mention
-                    .sentiment
-                    .compound
-                    .map(|compound| compound.to_string()),
-            ),
-            mention.lang.clone(),
-            optional(mention.rating.map(|rating| rating.to_string())),
-            optional(mention.engagement.map(|engagement| engagement.to_string())),
-            optional(mention.title.clone()),
-            mention.text.clone(),
-            optional(mention.url.clone()),
-        ])?;
+        self.writer.write_record(mention.csv_record())?;
         Ok(())
     }
 

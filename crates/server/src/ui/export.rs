@@ -17,24 +17,6 @@ use crate::error::ApiError;
 use crate::state::ApiState;
 
 /// The columns, as `earful export --format csv` writes them.
-const HEADER: [&str; 15] = [
-    "id",
-    "published_at",
-    "source",
-    "feed",
-    "watches",
-    "author",
-    "author_reach",
-    "label",
-    "compound",
-    "lang",
-    "rating",
-    "engagement",
-    "title",
-    "text",
-    "url",
-];
-
 /// Rows per chunk sent to the client.
 const ROWS_PER_CHUNK: usize = 200;
 /// Chunks waiting for the client, at most.
@@ -53,32 +35,6 @@ impl From<IndexError> for ExportStop {
     fn from(error: IndexError) -> ExportStop {
         ExportStop::Index(error)
     }
-}
-
-fn record(mention: &Mention) -> [String; 15] {
-    let optional = |value: Option<String>| value.unwrap_or_default();
-    [
-        mention.id.clone(),
-        earful_core::time::format_timestamp(mention.published_at),
-        mention.source.clone(),
-        mention.feed.clone(),
-        mention.watches.join(" "),
-        optional(mention.author.clone()),
-        optional(mention.author_reach.map(|reach| reach.to_string())),
-        mention.sentiment.label.as_str().to_string(),
-        optional(
-            mention
-                .sentiment
-                .compound
-                .map(|compound| compound.to_string()),
-        ),
-        mention.lang.clone(),
-        optional(mention.rating.map(|rating| rating.to_string())),
-        optional(mention.engagement.map(|engagement| engagement.to_string())),
-        optional(mention.title.clone()),
-        mention.text.clone(),
-        optional(mention.url.clone()),
-    ]
 }
 
 struct Chunker {
@@ -129,12 +85,15 @@ pub(crate) async fn export_csv(
             rows: 0,
             sender: sender.clone(),
         };
-        let header: Vec<String> = HEADER.iter().map(|name| name.to_string()).collect();
+        let header: Vec<String> = Mention::CSV_HEADER
+            .iter()
+            .map(|name| name.to_string())
+            .collect();
         let outcome = chunker
             .write(&header)
             .and_then(|()| {
                 index.export(&query, &filters, sort, |mention| {
-                    chunker.write(&record(&mention))
+                    chunker.write(&mention.csv_record())
                 })
             })
             .and_then(|exported| chunker.send().map(|()| exported));
