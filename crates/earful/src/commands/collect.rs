@@ -110,16 +110,10 @@ pub fn run(config_path: Option<&Path>, args: CollectArgs) -> anyhow::Result<Exit
             .map(|(report, record)| (report.source.as_str(), report.kind.as_str(), record)),
         OffsetDateTime::now_utc(),
     )?;
-    let indexed = match commit {
-        Some(info) => info.num_docs,
-        None => {
-            index.reload().context("cannot reload the index")?;
-            index.num_docs()
-        }
-    };
-    print_summary(&reports, indexed);
-    // Alerts count what the final commit holds (DESIGN.md invariant 2).
+    // Searches and alerts see what the final commit holds (DESIGN.md invariant 2).
     index.reload().context("cannot reload the index")?;
+    let indexed = commit.map_or_else(|| index.num_docs(), |info| info.num_docs);
+    print_summary(&reports, indexed);
     crate::commands::alerts::evaluate_and_deliver(&config, &index)?;
     if reports.iter().any(|report| report.error.is_some()) {
         Ok(ExitCode::from(EXIT_FAILURE))
