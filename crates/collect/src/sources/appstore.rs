@@ -287,12 +287,7 @@ mod tests {
 
     #[test]
     fn an_entry_maps_with_rating_and_utc_time() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/fixtures/sources/appstore.json"
-        );
-        let body: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let body = super::super::support::recorded_payload("appstore.json");
         let entry: Entry = serde_json::from_value(body["feed"]["entry"][0].clone()).unwrap();
         let context = PollContext {
             name: "insta-us",

@@ -397,11 +397,7 @@ mod tests {
     use time::macros::datetime;
 
     fn fixture(name: &str) -> serde_json::Value {
-        let path = format!(
-            "{}/../../../shared/fixtures/sources/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+        super::super::support::recorded_payload(name)
     }
 
     fn context() -> PollContext<'static> {

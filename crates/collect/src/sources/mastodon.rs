@@ -397,11 +397,7 @@ mod tests {
     }
 
     fn fixture() -> serde_json::Value {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/fixtures/sources/mastodon.json"
-        );
-        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+        super::super::support::recorded_payload("mastodon.json")
     }
 
     fn handed_on(page: Page) -> Collected {

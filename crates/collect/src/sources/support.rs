@@ -427,6 +427,17 @@ pub(crate) fn unix_time(seconds: f64) -> Result<OffsetDateTime, String> {
         .map_err(|_| format!("`{seconds}` is out of range"))
 }
 
+/// A recorded payload from `../shared/fixtures/sources/`, for the source modules' unit tests.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn recorded_payload(name: &str) -> serde_json::Value {
+    let path = format!(
+        "{}/../../../shared/fixtures/sources/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
