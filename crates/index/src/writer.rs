@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use earful_core::Mention;
 use serde::Serialize;
 use tantivy::{IndexReader, IndexWriter, TantivyDocument, Term};
+use tokio::sync::watch;
 use time::OffsetDateTime;
 
 use crate::compile::time_range;
@@ -66,6 +67,10 @@ pub struct CommitInfo {
     pub payload: CommitPayload,
     /// Mentions in the index after the commit.
     pub num_docs: u64,
+    /// Mentions sent to the writer since the commit before (upserts count once each).
+    pub docs_added: u64,
+    /// How long preparing, writing and reloading took.
+    pub duration: Duration,
 }
 
 /// Whether adding a batch first deletes earlier documents with the same ids.
@@ -99,6 +104,8 @@ type WriterThread = JoinHandle<Result<Option<CommitInfo>, IndexError>>;
 struct Shared {
     failure: Mutex<Option<String>>,
     thread: Mutex<Option<WriterThread>>,
+    /// The latest commit, for [`IndexWriterHandle::subscribe_commits`].
+    commits: watch::Sender<Option<CommitInfo>>,
 }
 
 impl std::fmt::Debug for IndexWriterHandle {
@@ -122,6 +129,7 @@ impl IndexWriterHandle {
         let shared = Arc::new(Shared {
             failure: Mutex::new(None),
             thread: Mutex::new(None),
+            commits: watch::Sender::new(None),
         });
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -137,6 +145,7 @@ impl IndexWriterHandle {
                     pending_docs: 0,
                     dirty_since: None,
                     last_commit: None,
+                    shared: Arc::clone(&thread_shared),
                 };
                 let result = state.run(receiver);
                 if let Err(error) = &result {
@@ -159,6 +168,14 @@ impl IndexWriterHandle {
             .lock()
             .ok()
             .and_then(|failure| failure.clone())
+    }
+
+    /// Each commit as it happens (the latest one; a slow reader skips to the newest). The
+    /// alert evaluator waits on it, so it counts exactly what readers can see, and the
+    /// metrics read commit latency and throughput from it. The sender closes when the writer
+    /// thread stops.
+    pub fn subscribe_commits(&self) -> watch::Receiver<Option<CommitInfo>> {
+        self.shared.commits.subscribe()
     }
 
     fn stopped(&self) -> IndexError {
@@ -239,6 +256,7 @@ struct WriterState {
     pending_docs: usize,
     dirty_since: Option<Instant>,
     last_commit: Option<CommitInfo>,
+    shared: Arc<Shared>,
 }
 
 impl WriterState {
@@ -341,20 +359,27 @@ impl WriterState {
 
     /// Commits with the payload (never a bare commit), then reloads the readers.
     fn commit(&mut self) -> Result<&CommitInfo, IndexError> {
+        let started = Instant::now();
         self.payload.committed_at = Some(OffsetDateTime::now_utc());
         let stored = self.payload.to_stored()?;
         let mut prepared = self.writer.prepare_commit()?;
         prepared.set_payload(&stored);
         let opstamp = prepared.commit()?;
         self.reader.reload()?;
+        let docs_added = self.pending_docs as u64;
         self.pending_docs = 0;
         self.dirty_since = None;
         let num_docs = self.reader.searcher().num_docs();
-        tracing::debug!(opstamp, num_docs, "index commit");
-        Ok(self.last_commit.insert(CommitInfo {
+        let duration = started.elapsed();
+        tracing::debug!(opstamp, num_docs, docs_added, ?duration, "index commit");
+        let info = CommitInfo {
             opstamp,
             payload: self.payload.clone(),
             num_docs,
-        }))
+            docs_added,
+            duration,
+        };
+        self.shared.commits.send_replace(Some(info.clone()));
+        Ok(self.last_commit.insert(info))
     }
 }

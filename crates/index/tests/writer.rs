@@ -88,6 +88,32 @@ fn upserts_replace_by_id_and_cursors_merge_across_commits() {
 }
 
 #[test]
+fn every_commit_is_published_to_subscribers() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path(), test_options()).unwrap();
+    let writer = index.start_writer().unwrap();
+    let mut commits = writer.subscribe_commits();
+    assert!(commits.borrow_and_update().is_none(), "nothing committed yet");
+    writer
+        .send(Batch {
+            mentions: vec![mention("hn:1", "one", 0), mention("hn:2", "two", 0)],
+            cursors: cursors(&[("hn", serde_json::json!(2))]),
+        })
+        .unwrap();
+    let flushed = writer.flush().unwrap().unwrap();
+    assert!(commits.has_changed().unwrap());
+    let published = commits.borrow_and_update().clone().unwrap();
+    assert_eq!(published, flushed);
+    assert_eq!((published.docs_added, published.num_docs), (2, 2));
+    assert_eq!(published.payload.cursors["hn"], serde_json::json!(2));
+    writer.shutdown().unwrap();
+    assert!(
+        commits.has_changed().is_err(),
+        "the channel closes when the writer stops"
+    );
+}
+
+#[test]
 fn a_second_writer_gets_a_clear_lock_error_and_read_only_works() {
     let dir = tempfile::tempdir().unwrap();
     let index = MentionIndex::open(dir.path(), test_options()).unwrap();
