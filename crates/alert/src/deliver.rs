@@ -6,11 +6,15 @@
 //! carry on across restarts.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use earful_core::config::NotifyConfig;
-use earful_store::{Notification, OutboxCounts, Store, StoreError};
+use earful_store::{ChannelCounts, Notification, Store, StoreError};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::MetricType;
 use rand::Rng;
 use time::OffsetDateTime;
 use tracing::{error, info, warn};
@@ -230,23 +234,87 @@ impl Deliverer {
     }
 }
 
-/// The outbox as Prometheus text: `earful_alert_outbox_notifications{state="…"}`.
-pub fn outbox_metrics(counts: &OutboxCounts) -> String {
-    let mut text = String::from(
-        "# HELP earful_alert_outbox_notifications Notifications in the outbox, by delivery state.\n\
-         # TYPE earful_alert_outbox_notifications gauge\n",
-    );
-    for (state, count) in [
-        ("pending", counts.pending),
-        ("sent", counts.sent),
-        ("dead", counts.dead),
-    ] {
-        let _ = writeln!(
-            text,
-            "earful_alert_outbox_notifications{{state=\"{state}\"}} {count}"
-        );
+/// The alert and outbox metrics, read from the state database at scrape time (so they
+/// survive restarts and count what the store holds, never what one process saw). Labels are
+/// the watch, the alert kind and the channel name, all bounded by the config's history. A
+/// `prometheus_client` collector: `/metrics` registers it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AlertMetrics {
+    /// Alerts that ever fired: watch, kind, count.
+    pub fired: Vec<(String, String, u64)>,
+    /// The outbox by channel.
+    pub channels: Vec<ChannelCounts>,
+}
+
+impl AlertMetrics {
+    /// Reads the counts from `store` (two grouped queries).
+    pub fn read(store: &Store) -> Result<AlertMetrics, StoreError> {
+        Ok(AlertMetrics {
+            fired: store.fired_alert_counts()?,
+            channels: store.outbox_counts_by_channel()?,
+        })
     }
-    text
+}
+
+/// A per-channel counter's name (without `_total`, which the encoder adds), help text and how
+/// to read it from a channel's counts.
+type ChannelCounter = (&'static str, &'static str, fn(&ChannelCounts) -> u64);
+
+impl Collector for AlertMetrics {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let mut fired = encoder.encode_descriptor(
+            "earful_alert_fired",
+            "Alerts that fired, by watch and kind (each episode once).",
+            None,
+            MetricType::Counter,
+        )?;
+        for (watch, kind, count) in &self.fired {
+            let labels = [("watch", watch.as_str()), ("kind", kind.as_str())];
+            ConstCounter::new(*count).encode(fired.encode_family(&labels)?)?;
+        }
+        let mut outbox = encoder.encode_descriptor(
+            "earful_alert_outbox_notifications",
+            "Notifications in the outbox, by channel and delivery state.",
+            None,
+            MetricType::Gauge,
+        )?;
+        for counts in &self.channels {
+            for (state, count) in [
+                ("pending", counts.pending),
+                ("sent", counts.sent),
+                ("dead", counts.dead),
+            ] {
+                let labels = [("channel", counts.channel.as_str()), ("state", state)];
+                ConstGauge::new(i64::try_from(count).unwrap_or(i64::MAX))
+                    .encode(outbox.encode_family(&labels)?)?;
+            }
+        }
+        let counters: [ChannelCounter; 3] = [
+            (
+                "earful_alert_notifications_sent",
+                "Notifications delivered, by channel.",
+                |counts| counts.sent,
+            ),
+            (
+                "earful_alert_notifications_dead",
+                "Notifications given up on, by channel.",
+                |counts| counts.dead,
+            ),
+            (
+                "earful_alert_notification_failed_tries",
+                "Delivery tries that failed, by channel (retried or given up on).",
+                |counts| counts.failed_tries,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for counts in &self.channels {
+                let labels = [("channel", counts.channel.as_str())];
+                ConstCounter::new(value(counts)).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -275,12 +343,31 @@ mod tests {
     }
 
     #[test]
-    fn metrics_name_every_state() {
-        let text = outbox_metrics(&OutboxCounts {
-            pending: 1,
-            sent: 2,
-            dead: 3,
-        });
-        assert!(text.contains("earful_alert_outbox_notifications{state=\"dead\"} 3"));
+    fn metrics_name_every_channel_and_state() {
+        let metrics = AlertMetrics {
+            fired: vec![("acme".into(), "negative_spike".into(), 2)],
+            channels: vec![ChannelCounts {
+                channel: "hook".into(),
+                pending: 1,
+                sent: 2,
+                dead: 3,
+                failed_tries: 4,
+            }],
+        };
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register_collector(Box::new(metrics));
+        let mut text = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &registry).unwrap();
+        for line in [
+            "# TYPE earful_alert_fired_total counter",
+            "earful_alert_fired_total{watch=\"acme\",kind=\"negative_spike\"} 2",
+            "# TYPE earful_alert_outbox_notifications gauge",
+            "earful_alert_outbox_notifications{channel=\"hook\",state=\"dead\"} 3",
+            "earful_alert_notifications_sent_total{channel=\"hook\"} 2",
+            "earful_alert_notifications_dead_total{channel=\"hook\"} 3",
+            "earful_alert_notification_failed_tries_total{channel=\"hook\"} 4",
+        ] {
+            assert!(text.lines().any(|got| got == line), "{line} not in\n{text}");
+        }
     }
 }

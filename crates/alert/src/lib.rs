@@ -14,7 +14,7 @@ pub mod lifecycle;
 pub mod notify;
 
 pub use alert::{Alert, Evidence, ALERT_FORMAT_VERSION};
-pub use deliver::{Deliverer, DeliveryReport, Due, RetryPolicy};
+pub use deliver::{AlertMetrics, Deliverer, DeliveryReport, Due, RetryPolicy};
 pub use detector::{Detector, DetectorError, DetectorSettings, Observation, Reading};
 pub use evaluate::{
     alert_id, EvaluateError, EvaluationReport, Evaluator, EvaluatorSettings, Route,

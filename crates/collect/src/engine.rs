@@ -9,12 +9,13 @@
 //! from the last commit, so nothing is lost and nothing is fetched twice.
 
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use earful_core::config::{CollectConfig, Config, SourceConfig, SourceKind};
 use earful_core::{MentionInput, MentionQuery};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,11 @@ use crate::sources::{self, AnySource};
 
 /// The committed cursor format version.
 pub const CURSOR_VERSION: u32 = 1;
+
+/// The environment variable of the crash-test hooks (shared with the alert evaluator's).
+/// `poll_panic:NAME` makes every poll of the source `NAME` panic, to prove a panicking source
+/// is caught, recorded as a failure and retried alone.
+pub const FAILPOINT_ENV: &str = "EARFUL_FAILPOINT";
 
 /// A source's cursor as committed in the index: its own part and the HTTP validators.
 ///
@@ -154,6 +160,25 @@ pub struct PollReport {
     pub health: SourceHealth,
 }
 
+/// What [`Engine::reconfigure`] changed, by source name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourcesDiff {
+    /// Sources new in the config (or enabled again).
+    pub added: Vec<String>,
+    /// Sources no longer in the config (or disabled).
+    pub removed: Vec<String>,
+    /// Sources whose settings or search terms changed: rebuilt, their cursor and health
+    /// kept, and polled at once.
+    pub changed: Vec<String>,
+}
+
+impl SourcesDiff {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+    }
+}
+
 /// The engine could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -176,6 +201,26 @@ struct Slot {
     rng: StdRng,
 }
 
+impl Slot {
+    fn new(
+        config: &Config,
+        source_config: &SourceConfig,
+        committed: &BTreeMap<String, serde_json::Value>,
+        health: &mut BTreeMap<String, SourceHealth>,
+    ) -> Slot {
+        Slot {
+            source: sources::build(source_config).map_err(|error| error.to_string()),
+            terms: search_terms(config, source_config),
+            cursor: committed
+                .get(&source_config.name)
+                .and_then(|value| CommittedCursor::from_committed(&source_config.name, value)),
+            health: health.remove(&source_config.name).unwrap_or_default(),
+            config: source_config.clone(),
+            rng: StdRng::from_os_rng(),
+        }
+    }
+}
+
 /// The poll engine over every enabled source of a config.
 pub struct Engine {
     client: HttpClient,
@@ -183,6 +228,8 @@ pub struct Engine {
     options: EngineOptions,
     metrics: Arc<CollectMetrics>,
     clock: Clock,
+    /// The source whose polls panic on purpose (see [`FAILPOINT_ENV`]).
+    panic_failpoint: Option<String>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -205,27 +252,70 @@ impl Engine {
         mut health: BTreeMap<String, SourceHealth>,
     ) -> Result<Engine, EngineError> {
         let client = HttpClient::new(options.fetch.clone())?;
-        let mut slots = Vec::new();
-        for source_config in config.sources.iter().filter(|source| source.enabled) {
-            let source = sources::build(source_config).map_err(|error| error.to_string());
-            slots.push(Slot {
-                terms: search_terms(config, source_config),
-                cursor: committed
-                    .get(&source_config.name)
-                    .and_then(|value| CommittedCursor::from_committed(&source_config.name, value)),
-                health: health.remove(&source_config.name).unwrap_or_default(),
-                config: source_config.clone(),
-                source,
-                rng: StdRng::from_os_rng(),
-            });
-        }
+        let slots = config
+            .sources
+            .iter()
+            .filter(|source| source.enabled)
+            .map(|source_config| Slot::new(config, source_config, committed, &mut health))
+            .collect();
+        let panic_failpoint = std::env::var(FAILPOINT_ENV)
+            .ok()
+            .and_then(|value| value.strip_prefix("poll_panic:").map(str::to_string));
         Ok(Engine {
             client,
             slots,
             options,
             metrics: Arc::new(CollectMetrics::default()),
             clock: Arc::new(OffsetDateTime::now_utc),
+            panic_failpoint,
         })
+    }
+
+    /// Applies a new config's sources without a restart: an unchanged source keeps its slot
+    /// (cursor, health, schedule); a changed one is rebuilt with its cursor and health and
+    /// polled at once (its cursor is dropped when its kind changed); a new one starts from
+    /// `committed` and `health` as [`Engine::new`] would; a removed one stops. The HTTP
+    /// settings of `[collect]` are not changed here (they need a restart).
+    pub fn reconfigure(
+        &mut self,
+        config: &Config,
+        committed: &BTreeMap<String, serde_json::Value>,
+        mut health: BTreeMap<String, SourceHealth>,
+    ) -> SourcesDiff {
+        let mut running: BTreeMap<String, Slot> = self
+            .slots
+            .drain(..)
+            .map(|slot| (slot.config.name.clone(), slot))
+            .collect();
+        let mut diff = SourcesDiff::default();
+        for source_config in config.sources.iter().filter(|source| source.enabled) {
+            let name = source_config.name.clone();
+            let terms = search_terms(config, source_config);
+            match running.remove(&name) {
+                Some(slot) if slot.config == *source_config && slot.terms == terms => {
+                    self.slots.push(slot);
+                }
+                Some(mut slot) => {
+                    if slot.config.kind != source_config.kind {
+                        // Another kind's cursor means nothing to this one.
+                        slot.cursor = None;
+                    }
+                    slot.source = sources::build(source_config).map_err(|error| error.to_string());
+                    slot.config = source_config.clone();
+                    slot.terms = terms;
+                    slot.health.next_attempt = None;
+                    self.slots.push(slot);
+                    diff.changed.push(name);
+                }
+                None => {
+                    self.slots
+                        .push(Slot::new(config, source_config, committed, &mut health));
+                    diff.added.push(name);
+                }
+            }
+        }
+        diff.removed = running.into_keys().collect();
+        diff
     }
 
     /// Replaces the clock (tests).
@@ -311,11 +401,18 @@ impl Engine {
         let options = &self.options;
         let metrics = &self.metrics;
         let clock = &self.clock;
-        let polls = self
+        let panic_failpoint = self.panic_failpoint.as_deref();
+        // Built eagerly: a lazy iterator of closures held across the await would keep the
+        // future from being provably `Send`, and the daemon spawns it.
+        let polls: Vec<_> = self
             .slots
             .iter_mut()
             .filter(|slot| due(slot, now))
-            .map(|slot| poll_slot(slot, client, options, metrics, clock, sink));
+            .map(|slot| {
+                let panics = panic_failpoint == Some(slot.config.name.as_str());
+                poll_slot(slot, client, options, metrics, clock, sink, panics)
+            })
+            .collect();
         futures::stream::iter(polls)
             .buffer_unordered(self.options.max_concurrent_polls.max(1))
             .collect()
@@ -323,7 +420,34 @@ impl Engine {
     }
 }
 
-/// The remote search terms of a source's watches.
+/// Why a poll failed, as the health record and the metrics class it.
+struct Failure {
+    class: &'static str,
+    message: String,
+    retry_after: Option<Duration>,
+}
+
+impl From<SourceError> for Failure {
+    fn from(error: SourceError) -> Failure {
+        Failure {
+            class: error.class(),
+            message: error.to_string(),
+            retry_after: error.retry_after(),
+        }
+    }
+}
+
+/// The text of a caught panic (a `&str` or `String` payload; anything else is unnamed).
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = panic.downcast_ref::<&str>() {
+        (*text).to_string()
+    } else if let Some(text) = panic.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a panic without a message".to_string()
+    }
+}
+
 /// The watches a source's items belong to regardless of their text (see
 /// [`SourceBatch::bound_watches`]).
 fn bound_watches(source: &SourceConfig) -> Vec<String> {
@@ -334,6 +458,7 @@ fn bound_watches(source: &SourceConfig) -> Vec<String> {
     }
 }
 
+/// The remote search terms of a source's watches.
 fn search_terms(config: &Config, source: &SourceConfig) -> Vec<SearchTerm> {
     let mut terms = Vec::new();
     for watch_name in &source.watches {
@@ -362,6 +487,7 @@ async fn poll_slot(
     metrics: &CollectMetrics,
     clock: &Clock,
     sink: &mpsc::Sender<SourceBatch>,
+    panics: bool,
 ) -> PollReport {
     let now = clock();
     let interval = slot.config.interval.0;
@@ -392,19 +518,36 @@ async fn poll_slot(
                 now,
                 terms: &slot.terms,
             };
-            source.poll(&mut fetcher, &context).await
+            let poll = async {
+                if panics {
+                    panic!("failpoint `poll_panic:{name}`");
+                }
+                source.poll(&mut fetcher, &context).await
+            };
+            // Supervision: a bug in one source module becomes that source's failure, retried
+            // with its backoff, instead of taking the daemon down.
+            match AssertUnwindSafe(poll).catch_unwind().await {
+                Ok(result) => result.map_err(Failure::from),
+                Err(panic) => Err(Failure {
+                    class: "panic",
+                    message: format!("the poll panicked: {}", panic_message(panic.as_ref())),
+                    retry_after: None,
+                }),
+            }
         }
-        Err(problem) => Err(SourceError::Settings(problem.clone())),
+        Err(problem) => Err(Failure::from(SourceError::Settings(problem.clone()))),
     };
     let (http, signals) = fetcher.finish();
     let finished = clock();
     slot.health.requests += signals.requests;
     slot.health.not_modified += signals.not_modified;
     metrics.update(&name, kind.as_str(), |counters| {
+        counters.polls += 1;
         counters.requests += signals.requests;
         counters.not_modified += signals.not_modified;
-        counters.latency_count += signals.latencies.len() as u64;
-        counters.latency_seconds_sum += signals.latencies.iter().sum::<f64>();
+        for seconds in &signals.latencies {
+            counters.observe_latency(*seconds);
+        }
     });
 
     let outcome = match result {
@@ -450,10 +593,14 @@ async fn poll_slot(
                     slot.cursor = Some(cursor);
                     Ok((items, skipped))
                 }
-                Err(problem) => Err(("settings", problem, None)),
+                Err(problem) => Err(Failure {
+                    class: "settings",
+                    message: problem,
+                    retry_after: None,
+                }),
             }
         }
-        Err(error) => Err((error.class(), error.to_string(), error.retry_after())),
+        Err(failure) => Err(failure),
     };
 
     match outcome {
@@ -482,7 +629,11 @@ async fn poll_slot(
                 health: slot.health.clone(),
             }
         }
-        Err((class, message, retry_after)) => {
+        Err(Failure {
+            class,
+            message,
+            retry_after,
+        }) => {
             slot.health.consecutive_failures = slot.health.consecutive_failures.saturating_add(1);
             slot.health.failures += 1;
             let failures = slot.health.consecutive_failures;
@@ -521,5 +672,124 @@ async fn poll_slot(
                 health: slot.health.clone(),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    /// Feeds on a loopback port nobody listens on: every poll fails fast with `connect`.
+    fn config(sources: &[(&str, &str)]) -> Config {
+        let mut text = String::from(
+            "version = 1\n[[watch]]\nname = \"acme\"\nquery = \"acme\"\n[[watch]]\nname = \"globex\"\nquery = \"globex\"\n",
+        );
+        for (name, extra) in sources {
+            text.push_str(&format!(
+                "[[source]]\nname = \"{name}\"\nkind = \"feed\"\nurl = \"http://127.0.0.1:9/{name}.xml\"\n{extra}\n"
+            ));
+        }
+        Config::parse(&text, "test.toml", |_| None).unwrap()
+    }
+
+    fn engine(config: &Config) -> Engine {
+        let options = EngineOptions {
+            fetch: FetchOptions {
+                timeout: Duration::from_secs(5),
+                ..FetchOptions::default()
+            },
+            ..EngineOptions::default()
+        };
+        Engine::new(config, options, &BTreeMap::new(), BTreeMap::new()).unwrap()
+    }
+
+    fn health_of(engine: &Engine, name: &str) -> SourceHealth {
+        engine
+            .health()
+            .into_iter()
+            .find(|(source, _, _)| source == name)
+            .map(|(_, _, health)| health)
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_panicking_poll_is_that_sources_failure_and_the_others_go_on() {
+        let config = config(&[("steady", ""), ("buggy", "")]);
+        let mut engine = engine(&config);
+        engine.panic_failpoint = Some("buggy".to_string());
+        let (sender, _receiver) = mpsc::channel(4);
+        let reports = engine.poll_all(&sender).await;
+        assert_eq!(reports.len(), 2);
+        let buggy = reports.iter().find(|r| r.source == "buggy").unwrap();
+        let error = buggy.error.as_ref().unwrap();
+        assert_eq!(error.class, "panic");
+        assert!(
+            error.message.contains("poll_panic:buggy"),
+            "{}",
+            error.message
+        );
+        assert_eq!(buggy.health.consecutive_failures, 1);
+        assert_eq!(buggy.health.state, HealthState::BackingOff);
+        // Retried with the backoff, not at once and not never.
+        let next = buggy.health.next_attempt.unwrap();
+        assert!(next > buggy.health.last_attempt.unwrap());
+        let steady = reports.iter().find(|r| r.source == "steady").unwrap();
+        assert_eq!(steady.error.as_ref().unwrap().class, "connect");
+        let counters = engine.metrics().source("buggy").unwrap();
+        assert_eq!(counters.errors.get("panic"), Some(&1));
+    }
+
+    #[tokio::test]
+    async fn reconfigure_keeps_unchanged_slots_and_reports_the_diff() {
+        let before = config(&[
+            ("kept", "watches = [\"acme\"]"),
+            ("retuned", "interval = \"5m\""),
+            ("dropped", ""),
+        ]);
+        let mut engine = engine(&before);
+        let (sender, _receiver) = mpsc::channel(4);
+        engine.poll_all(&sender).await;
+        let kept_before = health_of(&engine, "kept");
+        assert_eq!(kept_before.polls, 1);
+        assert!(kept_before.next_attempt.is_some());
+
+        let after = config(&[
+            ("added", ""),
+            ("kept", "watches = [\"acme\"]"),
+            ("retuned", "interval = \"10m\""),
+            ("disabled", "enabled = false"),
+        ]);
+        let stored = BTreeMap::from([(
+            "added".to_string(),
+            SourceHealth {
+                polls: 7,
+                ..SourceHealth::default()
+            },
+        )]);
+        let diff = engine.reconfigure(&after, &BTreeMap::new(), stored);
+        assert_eq!(diff.added, vec!["added".to_string()]);
+        assert_eq!(diff.removed, vec!["dropped".to_string()]);
+        assert_eq!(diff.changed, vec!["retuned".to_string()]);
+        assert!(!diff.is_empty());
+        // The unchanged source keeps its schedule and history; the changed one keeps its
+        // history and is due at once; the new one starts from the stored health.
+        assert_eq!(health_of(&engine, "kept"), kept_before);
+        let retuned = health_of(&engine, "retuned");
+        assert_eq!(retuned.polls, 1);
+        assert_eq!(retuned.next_attempt, None);
+        assert_eq!(health_of(&engine, "added").polls, 7);
+        let names: Vec<String> = engine
+            .health()
+            .into_iter()
+            .map(|(name, _, _)| name)
+            .collect();
+        assert_eq!(names, ["added", "kept", "retuned"]);
+
+        // The same config again changes nothing.
+        assert!(engine
+            .reconfigure(&after, &BTreeMap::new(), BTreeMap::new())
+            .is_empty());
     }
 }

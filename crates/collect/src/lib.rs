@@ -23,7 +23,8 @@ pub mod source;
 pub mod sources;
 
 pub use engine::{
-    CommittedCursor, Engine, EngineError, EngineOptions, PollReport, SourceBatch, CURSOR_VERSION,
+    CommittedCursor, Engine, EngineError, EngineOptions, PollReport, SourceBatch, SourcesDiff,
+    CURSOR_VERSION,
 };
 pub use fetch::{
     FetchError, FetchErrorClass, FetchOptions, Fetched, Fetcher, HttpClient, HttpState, Request,

@@ -73,6 +73,9 @@ pub struct Config {
     /// The search index.
     #[serde(default)]
     pub index: IndexConfig,
+    /// The scale-out roles over NATS JetStream (`earful run --role collector|indexer`).
+    #[serde(default)]
+    pub cluster: ClusterConfig,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -648,6 +651,179 @@ fn default_commit_interval() -> Interval {
     Interval(Duration::from_secs(2))
 }
 
+/// `[cluster]`: collectors on several machines publish to a NATS JetStream stream and one
+/// indexer consumes it (`earful run --role collector|indexer`). `--role all`, the default,
+/// reads none of it.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// The NATS server(s): `nats://host:port`, several separated by commas (`--nats` overrides).
+    #[serde(default = "default_nats")]
+    pub nats: String,
+    /// The JetStream stream mentions travel in.
+    #[serde(default = "default_stream")]
+    pub stream: String,
+    /// The subject prefix: a mention of source `hn-acme` is published to `<subject>.hn-acme`.
+    #[serde(default = "default_subject")]
+    pub subject: String,
+    /// The JetStream key-value bucket that keeps each source's cursor.
+    #[serde(default = "default_kv_bucket")]
+    pub kv_bucket: String,
+    /// The indexer's durable consumer.
+    #[serde(default = "default_consumer")]
+    pub consumer: String,
+    /// This node's name, in logs and in the NATS connection name.
+    #[serde(default = "default_node")]
+    pub node: String,
+    /// Which sources this collector polls: `all` (the default), `hash` (a source belongs to
+    /// node `hash(name) % nodes`) or `list` (the names in `sources`; implied when `sources`
+    /// is set).
+    #[serde(default)]
+    pub assign: Option<AssignMode>,
+    /// `assign = "hash"`: how many collector nodes share the sources.
+    #[serde(default)]
+    pub nodes: Option<u32>,
+    /// `assign = "hash"`: this node's number, from 0 to `nodes - 1`.
+    #[serde(default)]
+    pub node_index: Option<u32>,
+    /// `assign = "list"`: the sources this node polls, by name.
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// How long the stream remembers message ids to drop a republished mention (2h). It must
+    /// cover a collector's restart: mentions published but whose cursor was not yet saved are
+    /// published again from the saved cursor.
+    #[serde(default = "default_duplicate_window")]
+    pub duplicate_window: Interval,
+    /// How long the stream keeps mentions (7d): a rebuilt indexer can replay that much.
+    #[serde(default = "default_stream_max_age")]
+    pub max_age: Interval,
+    /// A collector's publishes awaiting the stream's acknowledgement at once.
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: usize,
+    /// Mentions delivered to the indexer and not yet acknowledged (acknowledged after the
+    /// commit that holds them): the server delivers no more, so this bounds the indexer's memory.
+    #[serde(default = "default_max_ack_pending")]
+    pub max_ack_pending: usize,
+    /// Mentions the indexer enriches and hands to the index writer at once.
+    #[serde(default = "default_fetch_batch")]
+    pub fetch_batch: usize,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> ClusterConfig {
+        ClusterConfig {
+            nats: default_nats(),
+            stream: default_stream(),
+            subject: default_subject(),
+            kv_bucket: default_kv_bucket(),
+            consumer: default_consumer(),
+            node: default_node(),
+            assign: None,
+            nodes: None,
+            node_index: None,
+            sources: Vec::new(),
+            duplicate_window: default_duplicate_window(),
+            max_age: default_stream_max_age(),
+            max_in_flight: default_max_in_flight(),
+            max_ack_pending: default_max_ack_pending(),
+            fetch_batch: default_fetch_batch(),
+        }
+    }
+}
+
+/// How `[cluster]` assigns sources to collector nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AssignMode {
+    /// Every enabled source (one collector node).
+    All,
+    /// By a stable hash of the source name over `nodes`.
+    Hash,
+    /// By the names in `sources`.
+    List,
+}
+
+impl ClusterConfig {
+    /// How sources are assigned, with `list` implied by a `sources` list.
+    pub fn assign_mode(&self) -> AssignMode {
+        match self.assign {
+            Some(mode) => mode,
+            None if !self.sources.is_empty() => AssignMode::List,
+            None => AssignMode::All,
+        }
+    }
+
+    /// Whether this node polls the source named `source`. With `hash`, every source belongs
+    /// to exactly one of the `nodes` nodes, and to the same one on every machine and every
+    /// run: the hash is FNV-1a, never Rust's per-process randomised hasher.
+    pub fn assigns(&self, source: &str) -> bool {
+        match self.assign_mode() {
+            AssignMode::All => true,
+            AssignMode::List => self.sources.iter().any(|name| name == source),
+            AssignMode::Hash => match (self.nodes, self.node_index) {
+                (Some(nodes), Some(index)) if nodes > 0 => {
+                    stable_hash(source) % u64::from(nodes) == u64::from(index)
+                }
+                // The config check refuses this; polling nothing is the safe reading.
+                _ => false,
+            },
+        }
+    }
+}
+
+/// FNV-1a (64 bit) of a source name: the same on every machine, build and run.
+pub fn stable_hash(name: &str) -> u64 {
+    const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    name.bytes().fold(OFFSET_BASIS, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(PRIME)
+    })
+}
+
+fn default_nats() -> String {
+    "nats://127.0.0.1:4222".to_string()
+}
+
+fn default_stream() -> String {
+    "EARFUL_MENTIONS".to_string()
+}
+
+fn default_subject() -> String {
+    "earful.mentions".to_string()
+}
+
+fn default_kv_bucket() -> String {
+    "earful_cursors".to_string()
+}
+
+fn default_consumer() -> String {
+    "earful-indexer".to_string()
+}
+
+fn default_node() -> String {
+    "earful".to_string()
+}
+
+fn default_duplicate_window() -> Interval {
+    Interval(Duration::from_secs(2 * 3_600))
+}
+
+fn default_stream_max_age() -> Interval {
+    Interval(Duration::from_secs(7 * 86_400))
+}
+
+fn default_max_in_flight() -> usize {
+    1_024
+}
+
+fn default_max_ack_pending() -> usize {
+    20_000
+}
+
+fn default_fetch_batch() -> usize {
+    1_000
+}
+
 /// One problem in a config file, located.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigProblem {
@@ -1035,8 +1211,128 @@ impl Config {
                 "must be at least 1".into(),
             );
         }
+        self.validate_cluster(&source_names, &mut report);
         problems.sort_by_key(|problem| problem.line.unwrap_or(usize::MAX));
         problems
+    }
+
+    /// The checks of `[cluster]`.
+    fn validate_cluster(
+        &self,
+        source_names: &BTreeSet<&str>,
+        report: &mut impl FnMut(&[Segment], String),
+    ) {
+        let cluster = &self.cluster;
+        let here = |name: &'static str| [key("cluster"), key(name)];
+        for server in cluster.nats.split(',').map(str::trim) {
+            let scheme_ok = ["nats://", "tls://"]
+                .iter()
+                .any(|scheme| server.starts_with(scheme) && server.len() > scheme.len());
+            if !scheme_ok {
+                report(
+                    &here("nats"),
+                    format!("`{server}` is not a NATS URL like nats://127.0.0.1:4222"),
+                );
+            }
+        }
+        for (name, value) in [
+            ("stream", &cluster.stream),
+            ("kv_bucket", &cluster.kv_bucket),
+            ("consumer", &cluster.consumer),
+            ("node", &cluster.node),
+        ] {
+            if !is_name(value) {
+                report(
+                    &here(name),
+                    format!("`{value}` is not a name: use letters, digits, `-` and `_`"),
+                );
+            }
+        }
+        if cluster.subject.split('.').any(|token| !is_name(token)) {
+            report(
+                &here("subject"),
+                format!(
+                    "`{}` is not a subject prefix: dot-separated names like `earful.mentions`, no wildcards",
+                    cluster.subject
+                ),
+            );
+        }
+        let mode = cluster.assign_mode();
+        match (mode, cluster.nodes, cluster.node_index) {
+            (AssignMode::Hash, None, _) => {
+                report(&here("assign"), "`hash` needs `nodes`".into());
+            }
+            (AssignMode::Hash, Some(0), _) => {
+                report(&here("nodes"), "must be at least 1".into());
+            }
+            (AssignMode::Hash, Some(_), None) => {
+                report(&here("assign"), "`hash` needs `node_index`".into());
+            }
+            (AssignMode::Hash, Some(nodes), Some(index)) if index >= nodes => {
+                report(
+                    &here("node_index"),
+                    format!("must be below `nodes` ({nodes}): nodes count from 0"),
+                );
+            }
+            (AssignMode::Hash, _, _) => {}
+            (_, nodes, index) => {
+                for (name, set) in [("nodes", nodes.is_some()), ("node_index", index.is_some())] {
+                    if set {
+                        report(&here(name), "applies only with `assign = \"hash\"`".into());
+                    }
+                }
+            }
+        }
+        match mode {
+            AssignMode::List if cluster.sources.is_empty() => {
+                report(&here("assign"), "`list` needs `sources`".into());
+            }
+            AssignMode::List => {
+                for (index, name) in cluster.sources.iter().enumerate() {
+                    if !source_names.contains(name.as_str()) {
+                        report(
+                            &[key("cluster"), key("sources"), at(index)],
+                            format!("no source is named `{name}`"),
+                        );
+                    }
+                }
+            }
+            AssignMode::All | AssignMode::Hash if !cluster.sources.is_empty() => {
+                report(
+                    &here("sources"),
+                    "applies only with `assign = \"list\"`".into(),
+                );
+            }
+            AssignMode::All | AssignMode::Hash => {}
+        }
+        if cluster.duplicate_window.0 < Duration::from_secs(60) {
+            report(
+                &here("duplicate_window"),
+                "must be at least 1m: it has to cover a collector's restart".into(),
+            );
+        }
+        if cluster.duplicate_window.0 > cluster.max_age.0 {
+            report(
+                &here("duplicate_window"),
+                "must not exceed `max_age`: the stream cannot remember ids longer than it keeps mentions".into(),
+            );
+        }
+        for (name, value) in [
+            ("max_in_flight", cluster.max_in_flight),
+            ("max_ack_pending", cluster.max_ack_pending),
+            ("fetch_batch", cluster.fetch_batch),
+        ] {
+            if value == 0 {
+                report(&here(name), "must be at least 1".into());
+            }
+        }
+        if cluster.fetch_batch > cluster.max_ack_pending {
+            report(
+                &here("fetch_batch"),
+                "must not exceed `max_ack_pending`: the server would never deliver a whole batch"
+                    .into(),
+            );
+        }
     }
 
     /// Looks up a watch by name.

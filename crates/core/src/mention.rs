@@ -245,7 +245,8 @@ impl Mention {
     ];
 
     /// The mention as one CSV row, in the order of [`Mention::CSV_HEADER`]; absent values are
-    /// empty and watches are separated by spaces.
+    /// empty and watches are separated by spaces. Every cell is safe to open in a spreadsheet:
+    /// one that would start a formula gets a leading `'`.
     pub fn csv_record(&self) -> [String; 15] {
         let optional = |value: Option<String>| value.unwrap_or_default();
         [
@@ -265,6 +266,7 @@ impl Mention {
             self.text.clone(),
             optional(self.url.clone()),
         ]
+        .map(inert_cell)
     }
 
     /// The title and text as one string, for scoring and matching.
@@ -273,6 +275,20 @@ impl Mention {
             Some(title) if !title.is_empty() => format!("{title}\n{}", self.text),
             _ => self.text.clone(),
         }
+    }
+}
+
+/// A cell a spreadsheet will show as text, never run as a formula: mention text, titles and
+/// authors are attacker-controlled, and a cell starting with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return is read as a formula by Excel, LibreOffice and Sheets. Such a cell gets a
+/// leading `'`, as OWASP advises; a plain number (a negative compound score) stays a number.
+fn inert_cell(cell: String) -> String {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let number = cell.parse::<f64>().is_ok_and(f64::is_finite);
+    if risky && !number {
+        format!("'{cell}")
+    } else {
+        cell
     }
 }
 
@@ -387,5 +403,24 @@ mod tests {
         assert_eq!(Label::from_compound(-0.05), Label::Negative);
         assert_eq!("NEGATIVE".parse::<Label>(), Ok(Label::Negative));
         assert!("bad".parse::<Label>().is_err());
+    }
+
+    #[test]
+    fn formulas_become_text_and_numbers_stay_numbers() {
+        for formula in [
+            "=HYPERLINK(\"https://evil.example\",\"x\")",
+            "+1+cmd|' /C calc'!A0",
+            "-2+3",
+            "@SUM(A1:A9)",
+            "\t=1",
+            "\r=1",
+            "-inf",
+            "-NaN",
+        ] {
+            assert_eq!(inert_cell(formula.to_string()), format!("'{formula}"));
+        }
+        for plain in ["-0.6249", "+3", "-1e3", "acme = great", "", "0.5", "jdoe"] {
+            assert_eq!(inert_cell(plain.to_string()), plain);
+        }
     }
 }

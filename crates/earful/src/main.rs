@@ -5,7 +5,14 @@
 //! results on stdout (logs and errors go to stderr).
 
 mod commands;
+mod daemon;
 mod settings;
+
+/// mimalloc rather than the system allocator: tantivy's indexing threads and enrichment make
+/// many small, short-lived allocations, and `earful ingest` spent ~7 % of its CPU in glibc's
+/// malloc and free (BENCHMARKS.md, "Ingest").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,21 +26,19 @@ struct Cli {
     /// The config file (default: the built-in config, with data in ./data).
     #[arg(long, short, global = true, env = "EARFUL_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Log filter for stderr, e.g. `info`, `debug`, `earful_index=debug`.
-    #[arg(
-        long,
-        global = true,
-        env = "EARFUL_LOG",
-        default_value = "warn",
-        value_name = "FILTER"
-    )]
-    log: String,
+    /// Log filter for stderr, e.g. `info`, `debug`, `earful_index=debug` (default: `info`
+    /// for `run`, `warn` for the other commands).
+    #[arg(long, global = true, env = "EARFUL_LOG", value_name = "FILTER")]
+    log: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The daemon: collect on schedule, index, alert, deliver and serve HTTP until SIGTERM;
+    /// SIGHUP reloads the config.
+    Run(commands::run::RunArgs),
     /// Poll every source once, index what is new, and exit.
     Collect(commands::collect::CollectArgs),
     /// The health of every configured source.
@@ -67,8 +72,17 @@ enum ConfigAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.log);
+    // The daemon's start, reload and stop lines are for operators; one-shot commands stay quiet.
+    let default_filter = match cli.command {
+        Command::Run(_) => {
+            daemon::reexec_for_allocator();
+            "info"
+        }
+        _ => "warn",
+    };
+    init_logging(cli.log.as_deref().unwrap_or(default_filter));
     let outcome = match cli.command {
+        Command::Run(args) => commands::run::run(cli.config.as_deref(), args),
         Command::Collect(args) => commands::collect::run(cli.config.as_deref(), args),
         Command::Sources(args) => commands::sources::run(cli.config.as_deref(), args),
         Command::Ingest(args) => commands::ingest::run(cli.config.as_deref(), args),
@@ -91,8 +105,10 @@ fn main() -> ExitCode {
 fn init_logging(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // Colours only for a terminal: journald and log files get plain text.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
 }

@@ -485,7 +485,11 @@ fn a_burst_raises_one_alert_delivered_everywhere_once_even_when_the_receiver_was
 
     // And the Atom feed has it.
     let store = earful_store::Store::open(&scratch.dir.path().join("data/state.sqlite")).unwrap();
-    let feed = atom_feed(store, "/feeds/alerts/acme.atom");
+    let feed = atom_feed(
+        store,
+        &scratch.dir.path().join("data"),
+        "/feeds/alerts/acme.atom",
+    );
     assert_eq!(feed.entries.len(), 1);
     assert_eq!(feed.entries[0].id, format!("urn:earful:alert:{id}"));
     assert!(feed.entries[0].title.value.contains("negative spike"));
@@ -497,18 +501,24 @@ fn a_burst_raises_one_alert_delivered_everywhere_once_even_when_the_receiver_was
     }
 }
 
-fn atom_feed(store: earful_store::Store, path: &str) -> atom_syndication::Feed {
+fn atom_feed(
+    store: earful_store::Store,
+    data_dir: &std::path::Path,
+    path: &str,
+) -> atom_syndication::Feed {
     use tower::ServiceExt;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
-        let state = earful_server::AppState {
-            store: Arc::new(Mutex::new(store)),
-            base_url: "http://127.0.0.1:7878".into(),
-        };
-        let response = earful_server::router(state)
+        let index = earful_index::MentionIndex::open(
+            &data_dir.join("index"),
+            earful_index::IndexOptions::default(),
+        )
+        .unwrap();
+        let state = earful_server::ApiState::new(Arc::new(index)).with_state_database(store);
+        let response = earful_server::app(state)
             .oneshot(
                 axum::http::Request::get(path)
                     .body(axum::body::Body::empty())

@@ -4,14 +4,14 @@
 
 use std::ops::Bound;
 
-use earful_core::query::{Field as QueryField, FieldKind, Node};
+use earful_core::query::{Field as QueryField, Node};
 use tantivy::query::{AllQuery, BooleanQuery, EmptyQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::Term;
 
 use crate::exclusion::ExcludedQuery;
 use crate::phrase::PositionalPhraseQuery;
-use crate::schema::{to_tantivy_date, MentionFields};
+use crate::schema::{always_present, to_tantivy_date, MentionFields};
 use crate::search::Filters;
 
 /// Converts a compiled query node.
@@ -91,8 +91,8 @@ fn keyword(fields: &MentionFields, field: QueryField, value: &str) -> Box<dyn Qu
 }
 
 fn exists(fields: &MentionFields, field: QueryField) -> Box<dyn Query> {
-    if field.kind() == FieldKind::Time {
-        // Every mention has a publication time.
+    if always_present(field) {
+        // Every mention has a value (a publication time, an id, …): no `_present` entry.
         return Box::new(AllQuery);
     }
     Box::new(TermQuery::new(

@@ -31,6 +31,7 @@ mod compile;
 mod error;
 mod exclusion;
 mod index;
+mod metrics;
 mod payload;
 mod phrase;
 mod schema;
@@ -58,6 +59,7 @@ pub use aggregate::{
 };
 pub use error::IndexError;
 pub use index::MentionIndex;
+pub use metrics::{IndexMetrics, COMMIT_SECONDS_BUCKETS};
 pub use payload::{CommitPayload, PAYLOAD_VERSION};
 pub use search::{Filters, Highlight, Hit, SearchRequest, SearchResults, Sort};
 pub use writer::{Batch, CommitInfo, IndexOptions, IndexWriterHandle};

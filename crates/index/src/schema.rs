@@ -3,16 +3,20 @@
 //! Queryable fields are named by [`earful_core::query::Field::name`], so the query language and
 //! the schema cannot drift apart. Hidden fields start with `_`; no query can name them.
 
+use std::sync::Arc;
+
 use earful_core::query::Field as QueryField;
 use earful_core::text::{presence_analyzer, register_analyzers, KEYWORD_ANALYZER, TEXT_ANALYZER};
 use earful_core::Mention;
+use rustc_hash::{FxHashMap, FxHashSet};
 use tantivy::schema::{
     DateOptions, DateTimePrecision, Field, IndexRecordOption, NumericOptions, Schema,
     TextFieldIndexing, TextOptions, STORED,
 };
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer,
-    StopWordFilter, TextAnalyzer, TokenStream,
+    AsciiFoldingFilter, BoxTokenStream, LowerCaser, RawTokenizer, RemoveLongFilter,
+    SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer, Token, TokenFilter, TokenStream,
+    Tokenizer,
 };
 use tantivy::{DateTime, Index, TantivyDocument};
 
@@ -46,16 +50,306 @@ const STOP_WORDS: &[&str] = &[
     "why", "will", "with", "would", "you", "your", "t", "http", "https", "www", "com",
 ];
 
-/// The analyzer of the `text` fast field (top terms).
+/// Longest word of the `text` fast field, in bytes, exclusive.
+const TERMS_TOKEN_LIMIT: usize = 40;
+
+/// The analyzer of the `text` fast field (top terms): words, lowercased, folded, stop words
+/// removed — [`plain_terms_analyzer`]'s tokens, with a fused pass for ASCII text.
 pub(crate) fn terms_analyzer() -> TextAnalyzer {
+    TextAnalyzer::from(FastAscii {
+        limit: TERMS_TOKEN_LIMIT,
+        finish: StopWords(Arc::new(STOP_WORDS.iter().copied().collect())),
+        fallback: plain_terms_analyzer(),
+        token: Token::default(),
+    })
+}
+
+/// The top-terms analysis as a chain of tantivy's filters: what [`terms_analyzer`] runs on
+/// text that is not all ASCII.
+fn plain_terms_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
+        .filter(RemoveLongFilter::limit(TERMS_TOKEN_LIMIT))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
         .filter(StopWordFilter::remove(
             STOP_WORDS.iter().map(|word| word.to_string()),
         ))
         .build()
+}
+
+/// Longest prose word indexed, in bytes, exclusive: `earful_core::text::text_analyzer`'s
+/// limit (a test holds the two analyzers together).
+const PROSE_TOKEN_LIMIT: usize = 60;
+/// Most words a [`StemCache`] remembers before it starts over: a few MB, bounded whatever the
+/// input.
+const MAX_CACHED_STEMS: usize = 50_000;
+
+/// The analyzer the index runs on prose: exactly `earful_core::text::text_analyzer` (the
+/// same tokens, positions and offsets — a test checks it word by word), but each distinct
+/// word is stemmed once per analyzer instead of at every occurrence. Snowball stemming was a
+/// fifth of ingest's instructions, and the words of mentions repeat (Zipf).
+pub(crate) fn prose_analyzer() -> TextAnalyzer {
+    prose_analyzer_caching(MAX_CACHED_STEMS)
+}
+
+fn prose_analyzer_caching(capacity: usize) -> TextAnalyzer {
+    TextAnalyzer::from(FastAscii {
+        limit: PROSE_TOKEN_LIMIT,
+        finish: StemCache::new(capacity),
+        fallback: TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(RemoveLongFilter::limit(PROSE_TOKEN_LIMIT))
+            .filter(LowerCaser)
+            .filter(AsciiFoldingFilter)
+            .filter(CachedStemmer { capacity })
+            .build(),
+        token: Token::default(),
+    })
+}
+
+/// What the fused ASCII pass does with a word once it is split off and lowercased: rewrite it
+/// in place, and say whether it is kept.
+pub(crate) trait FinishWord: Clone + Send + Sync + 'static {
+    /// Finishes `word`; `false` drops it (its position stays taken, as tantivy's filters do).
+    fn finish(&mut self, word: &mut String) -> bool;
+}
+
+impl FinishWord for StemCache {
+    fn finish(&mut self, word: &mut String) -> bool {
+        self.stem_in_place(word);
+        true
+    }
+}
+
+/// Drops English stop words.
+#[derive(Clone)]
+pub(crate) struct StopWords(Arc<FxHashSet<&'static str>>);
+
+impl FinishWord for StopWords {
+    fn finish(&mut self, word: &mut String) -> bool {
+        !self.0.contains(word.as_str())
+    }
+}
+
+/// tantivy's `SimpleTokenizer` → `RemoveLongFilter(limit)` → `LowerCaser` →
+/// `AsciiFoldingFilter` → a last filter, in one pass over ASCII text (where folding changes
+/// nothing and a letter or digit is one byte), and the same chain of filters (`fallback`) for
+/// any other text. Each filter of a chain costs a virtual call and a pass over every token;
+/// analysis was a quarter of ingest's instructions.
+#[derive(Clone)]
+pub(crate) struct FastAscii<F> {
+    /// Words this many bytes long or longer are dropped.
+    limit: usize,
+    finish: F,
+    fallback: TextAnalyzer,
+    token: Token,
+}
+
+impl<F: FinishWord> Tokenizer for FastAscii<F> {
+    type TokenStream<'a> = FastAsciiStream<'a, F>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> FastAsciiStream<'a, F> {
+        if !text.is_ascii() {
+            return FastAsciiStream::Other(self.fallback.token_stream(text));
+        }
+        self.token.reset();
+        FastAsciiStream::Ascii {
+            text,
+            cursor: 0,
+            limit: self.limit,
+            token: &mut self.token,
+            finish: &mut self.finish,
+        }
+    }
+}
+
+/// The token stream of [`FastAscii`].
+pub(crate) enum FastAsciiStream<'a, F> {
+    /// The fused pass.
+    Ascii {
+        text: &'a str,
+        cursor: usize,
+        limit: usize,
+        token: &'a mut Token,
+        finish: &'a mut F,
+    },
+    /// The chain of filters.
+    Other(BoxTokenStream<'a>),
+}
+
+impl<F: FinishWord> TokenStream for FastAsciiStream<'_, F> {
+    fn advance(&mut self) -> bool {
+        match self {
+            FastAsciiStream::Other(stream) => stream.advance(),
+            FastAsciiStream::Ascii {
+                text,
+                cursor,
+                limit,
+                token,
+                finish,
+            } => next_ascii_word(text, cursor, *limit, token, *finish),
+        }
+    }
+
+    fn token(&self) -> &Token {
+        match self {
+            FastAsciiStream::Ascii { token, .. } => token,
+            FastAsciiStream::Other(stream) => stream.token(),
+        }
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        match self {
+            FastAsciiStream::Ascii { token, .. } => token,
+            FastAsciiStream::Other(stream) => stream.token_mut(),
+        }
+    }
+}
+
+/// A token filter giving what tantivy's English [`Stemmer`] gives, remembering up to
+/// `capacity` stems.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CachedStemmer {
+    capacity: usize,
+}
+
+impl TokenFilter for CachedStemmer {
+    type Tokenizer<T: Tokenizer> = CachedStemmerFilter<T>;
+
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> CachedStemmerFilter<T> {
+        CachedStemmerFilter {
+            inner: tokenizer,
+            cache: StemCache::new(self.capacity),
+        }
+    }
+}
+
+/// [`CachedStemmer`] over a tokenizer. Each clone has its own cache: tantivy clones an
+/// analyzer for every segment writer, and a cache per thread needs no lock.
+#[derive(Clone)]
+pub(crate) struct CachedStemmerFilter<T> {
+    inner: T,
+    cache: StemCache,
+}
+
+impl<T: Tokenizer> Tokenizer for CachedStemmerFilter<T> {
+    type TokenStream<'a> = CachedStemmerStream<'a, T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        CachedStemmerStream {
+            tail: self.inner.token_stream(text),
+            cache: &mut self.cache,
+        }
+    }
+}
+
+/// The token stream of [`CachedStemmerFilter`].
+pub(crate) struct CachedStemmerStream<'a, T> {
+    tail: T,
+    cache: &'a mut StemCache,
+}
+
+impl<T: TokenStream> TokenStream for CachedStemmerStream<'_, T> {
+    fn advance(&mut self) -> bool {
+        if !self.tail.advance() {
+            return false;
+        }
+        self.cache.stem_in_place(&mut self.tail.token_mut().text);
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.tail.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.tail.token_mut()
+    }
+}
+
+/// Word → English stem, bounded: when full it starts over, which only costs re-stemming.
+pub(crate) struct StemCache {
+    stems: FxHashMap<String, String>,
+    capacity: usize,
+    /// tantivy's own stemmer over the whole word, for words not seen yet, so a cached stem
+    /// is always the one the query side computes.
+    stemmer: TextAnalyzer,
+}
+
+impl StemCache {
+    pub(crate) fn new(capacity: usize) -> StemCache {
+        StemCache {
+            stems: FxHashMap::default(),
+            capacity,
+            stemmer: TextAnalyzer::builder(RawTokenizer::default())
+                .filter(Stemmer::default())
+                .build(),
+        }
+    }
+
+    /// Replaces a (lowercased, folded) word by its stem, reusing the word's buffer.
+    fn stem_in_place(&mut self, word: &mut String) {
+        if let Some(stem) = self.stems.get(word.as_str()) {
+            word.clear();
+            word.push_str(stem);
+            return;
+        }
+        let mut stream = self.stemmer.token_stream(word);
+        let stem = if stream.advance() {
+            stream.token().text.clone()
+        } else {
+            word.clone()
+        };
+        drop(stream);
+        if self.stems.len() >= self.capacity {
+            self.stems.clear();
+        }
+        let original = std::mem::replace(word, stem.clone());
+        self.stems.insert(original, stem);
+    }
+}
+
+impl Clone for StemCache {
+    /// A clone starts empty: the cache is only a shortcut, and copying a warm one would cost
+    /// more than refilling it.
+    fn clone(&self) -> StemCache {
+        StemCache::new(self.capacity)
+    }
+}
+
+/// Moves `token` to the next kept word of ASCII `text` from `cursor`, as the chain would.
+fn next_ascii_word<F: FinishWord>(
+    text: &str,
+    cursor: &mut usize,
+    limit: usize,
+    token: &mut Token,
+    finish: &mut F,
+) -> bool {
+    let bytes = text.as_bytes();
+    loop {
+        while *cursor < bytes.len() && !bytes[*cursor].is_ascii_alphanumeric() {
+            *cursor += 1;
+        }
+        if *cursor == bytes.len() {
+            return false;
+        }
+        let start = *cursor;
+        while *cursor < bytes.len() && bytes[*cursor].is_ascii_alphanumeric() {
+            *cursor += 1;
+        }
+        // Every word takes a position, kept or not, as in tantivy's chain.
+        token.position = token.position.wrapping_add(1);
+        if *cursor - start >= limit {
+            continue;
+        }
+        token.offset_from = start;
+        token.offset_to = *cursor;
+        token.text.clear();
+        token.text.push_str(&text[start..*cursor]);
+        token.text.make_ascii_lowercase();
+        if finish.finish(&mut token.text) {
+            return true;
+        }
+    }
 }
 
 /// Handles on every field of the schema.
@@ -199,6 +493,8 @@ pub(crate) fn build_schema() -> Schema {
 /// Registers every analyzer the schema names, on a fresh or opened index.
 pub(crate) fn register_tokenizers(index: &Index) {
     register_analyzers(index.tokenizers());
+    // The same analysis as core's prose analyzer, with the stems remembered.
+    index.tokenizers().register(TEXT_ANALYZER, prose_analyzer());
     register_analyzers(index.fast_field_tokenizer());
     index
         .fast_field_tokenizer()
@@ -230,11 +526,30 @@ pub(crate) fn to_tantivy_date(at: time::OffsetDateTime) -> DateTime {
     DateTime::from_timestamp_nanos(clamped)
 }
 
-/// Turns mentions into documents, reusing one analyzer for the presence checks.
+/// Whether every mention has a value for this field, so `field:*` is every mention and needs
+/// no `_present` entry: the publication time, and the exact fields that always have one (the
+/// id, the source kind, the feed, the language and the label; the keyword analyzer yields a
+/// term even for an empty value, as the watch matcher's does).
+pub(crate) fn always_present(field: QueryField) -> bool {
+    matches!(
+        field,
+        QueryField::PublishedAt
+            | QueryField::Id
+            | QueryField::Source
+            | QueryField::Feed
+            | QueryField::Lang
+            | QueryField::Label
+    )
+}
+
+/// Turns mentions into documents, reusing one analyzer for the presence checks and one buffer
+/// for the stored JSON.
 pub(crate) struct DocumentBuilder {
     fields: MentionFields,
     /// Tokenizes like the prose analyzer but does not stem: presence only needs one token.
     presence: TextAnalyzer,
+    /// The stored mention's JSON, serialized here and copied into the document.
+    json: Vec<u8>,
 }
 
 impl DocumentBuilder {
@@ -242,58 +557,40 @@ impl DocumentBuilder {
         DocumentBuilder {
             fields,
             presence: presence_analyzer(),
+            json: Vec::with_capacity(1024),
         }
-    }
-
-    /// Whether prose has at least one term after analysis (what `exists` means for prose in
-    /// the watch matcher).
-    fn has_terms(&mut self, prose: &str) -> bool {
-        self.presence.token_stream(prose).advance()
     }
 
     /// Builds the document of a mention.
     pub fn build(&mut self, mention: &Mention) -> Result<TantivyDocument, IndexError> {
-        let fields = self.fields.clone();
+        let DocumentBuilder {
+            fields,
+            presence,
+            json,
+        } = self;
         let mut document = TantivyDocument::default();
-        let mut present: Vec<&'static str> = vec![QueryField::PublishedAt.name()];
-        // Presence follows the watch matcher exactly: prose counts when it has terms after
-        // analysis, exact fields whenever they have a value (the keyword analyzer always
-        // yields one term).
-        if let Some(title) = &mention.title {
-            document.add_text(fields.title, title);
-            if self.has_terms(title) {
-                present.push(QueryField::Title.name());
-            }
+        // `_present` follows the watch matcher exactly: prose counts when it has terms after
+        // analysis (the tokenizer and the length filter decide that; lowercasing, folding and
+        // stemming never drop a token), optional exact fields and numbers when they have a
+        // value. Fields every mention has are left out (see `always_present`).
+        let mut present = |field: QueryField| document.add_text(fields.present, field.name());
+        let mut has_terms = |prose: &str| presence.token_stream(prose).advance();
+        let title_present = mention.title.as_deref().is_some_and(&mut has_terms);
+        let text_present = has_terms(&mention.text);
+        if title_present {
+            present(QueryField::Title);
         }
-        document.add_text(fields.text, &mention.text);
-        if self.has_terms(&mention.text) {
-            present.push(QueryField::Text.name());
+        if text_present {
+            present(QueryField::Text);
         }
-        let mut keywords: Vec<(Field, QueryField, &str)> = vec![
-            (fields.id, QueryField::Id, &mention.id),
-            (fields.source, QueryField::Source, &mention.source),
-            (fields.feed, QueryField::Feed, &mention.feed),
-            (fields.lang, QueryField::Lang, &mention.lang),
-            (
-                fields.label,
-                QueryField::Label,
-                mention.sentiment.label.as_str(),
-            ),
-        ];
-        if let Some(author) = &mention.author {
-            keywords.push((fields.author, QueryField::Author, author));
+        if mention.author.is_some() {
+            present(QueryField::Author);
         }
-        if let Some(parent) = &mention.parent {
-            keywords.push((fields.parent, QueryField::Parent, parent));
+        if mention.parent.is_some() {
+            present(QueryField::Parent);
         }
-        for watch in &mention.watches {
-            keywords.push((fields.watch, QueryField::Watch, watch));
-        }
-        for (field, query_field, value) in keywords {
-            document.add_text(field, value);
-            if !present.contains(&query_field.name()) {
-                present.push(query_field.name());
-            }
+        if !mention.watches.is_empty() {
+            present(QueryField::Watch);
         }
         let numbers = [
             (
@@ -312,24 +609,162 @@ impl DocumentBuilder {
                 mention.author_reach,
             ),
         ];
-        for (field, query_field, value) in numbers {
+        for (_, query_field, value) in numbers {
+            if value.is_some() {
+                present(query_field);
+            }
+        }
+        if let Some(title) = &mention.title {
+            document.add_text(fields.title, title);
+        }
+        document.add_text(fields.text, &mention.text);
+        document.add_text(fields.id, &mention.id);
+        document.add_text(fields.source, &mention.source);
+        document.add_text(fields.feed, &mention.feed);
+        document.add_text(fields.lang, &mention.lang);
+        document.add_text(fields.label, mention.sentiment.label.as_str());
+        if let Some(author) = &mention.author {
+            document.add_text(fields.author, author);
+        }
+        if let Some(parent) = &mention.parent {
+            document.add_text(fields.parent, parent);
+        }
+        for watch in &mention.watches {
+            document.add_text(fields.watch, watch);
+        }
+        for (field, _, value) in numbers {
             if let Some(value) = value {
                 document.add_u64(field, value);
-                present.push(query_field.name());
             }
         }
         document.add_date(fields.published_at, to_tantivy_date(mention.published_at));
-        for name in present {
-            document.add_text(fields.present, name);
-        }
         document.add_text(fields.upsert_key, &mention.id);
         document.add_u64(fields.id_hash, id_hash(&mention.id));
         if let Some(compound) = mention.sentiment.compound {
             document.add_f64(fields.compound, compound);
         }
-        let json = serde_json::to_string(mention)
+        json.clear();
+        serde_json::to_writer(&mut *json, mention)
             .map_err(|error| IndexError::CorruptDocument(error.to_string()))?;
-        document.add_text(fields.stored, json);
+        let stored = std::str::from_utf8(json)
+            .map_err(|error| IndexError::CorruptDocument(error.to_string()))?;
+        document.add_text(fields.stored, stored);
         Ok(document)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use earful_core::text::text_analyzer;
+
+    /// Every token with its position and offsets.
+    fn tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<(usize, usize, usize, String)> {
+        let mut stream = analyzer.token_stream(text);
+        let mut tokens = Vec::new();
+        while let Some(token) = stream.next() {
+            tokens.push((
+                token.position,
+                token.offset_from,
+                token.offset_to,
+                token.text.clone(),
+            ));
+        }
+        tokens
+    }
+
+    #[test]
+    fn the_caching_prose_analyzer_gives_core_s_tokens() {
+        let words = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../sentiment/src/data/english_words.txt"
+        ));
+        let long = format!(
+            "{} {} {}",
+            "a".repeat(PROSE_TOKEN_LIMIT - 1),
+            "b".repeat(PROSE_TOKEN_LIMIT),
+            "c".repeat(PROSE_TOKEN_LIMIT + 1)
+        );
+        let texts = [
+            "Refunds REFUSED at the Café! Running, runs, ran; happily HAPPY happiness.",
+            "Die Lieferung kam wieder viel zu spät — naïve façade, Ærøskøbing, ﬁnance",
+            "Ｇｏｏｄ job 😀 #AcmeOutage @acme_support 404s v2.0 x86_64 l33t",
+            "Приложение снова не работает; 応用 が 落ちた; ٱلتَّطْبِيق",
+            "",
+            "   ...   ",
+            long.as_str(),
+        ];
+        let mut reference = text_analyzer();
+        // A tiny capacity makes the cache start over many times; every word is seen twice, so
+        // hits and misses both occur.
+        for capacity in [3, 1_000, MAX_CACHED_STEMS] {
+            let mut cached = prose_analyzer_caching(capacity);
+            for _ in 0..2 {
+                for text in texts {
+                    assert_eq!(
+                        tokens(&mut cached, text),
+                        tokens(&mut reference, text),
+                        "{text:?}"
+                    );
+                }
+                for chunk in words.lines().collect::<Vec<_>>().chunks(37) {
+                    let text = chunk.join(" ");
+                    assert_eq!(tokens(&mut cached, &text), tokens(&mut reference, &text));
+                    let upper = text.to_uppercase();
+                    assert_eq!(tokens(&mut cached, &upper), tokens(&mut reference, &upper));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_fused_terms_analyzer_gives_the_chain_s_tokens() {
+        let words = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../sentiment/src/data/english_words.txt"
+        ));
+        let long = format!(
+            "{} {} {} the",
+            "a".repeat(TERMS_TOKEN_LIMIT - 1),
+            "b".repeat(TERMS_TOKEN_LIMIT),
+            "c".repeat(TERMS_TOKEN_LIMIT + 1)
+        );
+        let texts = [
+            "The refund; THE outage, and https://www.acme.com/x?y=1 — don't you know it's 4 AM",
+            "Café au lait, naïve façade: Ｇｏｏｄ job 😀 the #AcmeOutage",
+            "Приложение снова не работает",
+            "",
+            " ,;- ",
+            long.as_str(),
+        ];
+        let mut fused = terms_analyzer();
+        let mut chain = plain_terms_analyzer();
+        for text in texts {
+            assert_eq!(
+                tokens(&mut fused, text),
+                tokens(&mut chain, text),
+                "{text:?}"
+            );
+        }
+        for chunk in words.lines().collect::<Vec<_>>().chunks(41) {
+            let text = chunk.join(", the ");
+            assert_eq!(tokens(&mut fused, &text), tokens(&mut chain, &text));
+            let upper = text.to_uppercase();
+            assert_eq!(tokens(&mut fused, &upper), tokens(&mut chain, &upper));
+        }
+    }
+
+    #[test]
+    fn a_cache_stays_within_its_capacity_and_clones_empty() {
+        let mut cache = StemCache::new(4);
+        for word in ["running", "runs", "jumped", "happily", "cats", "running"] {
+            let mut buffer = word.to_string();
+            cache.stem_in_place(&mut buffer);
+            assert!(cache.stems.len() <= 4);
+        }
+        let mut word = "running".to_string();
+        cache.stem_in_place(&mut word);
+        assert_eq!(word, "run");
+        assert!(cache.clone().stems.is_empty());
     }
 }

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use earful_core::Mention;
 use serde::Serialize;
 use tantivy::{IndexReader, IndexWriter, TantivyDocument, Term};
-use tokio::sync::watch;
 use time::OffsetDateTime;
+use tokio::sync::watch;
 
 use crate::compile::time_range;
 use crate::error::IndexError;

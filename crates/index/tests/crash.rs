@@ -3,7 +3,7 @@
 //!
 //! The test re-runs its own binary as the ingesting child (`crash_child`, which does nothing
 //! unless `EARFUL_CRASH_CHILD` names an index directory), kills it with SIGKILL
-//! (`Child::kill`) after a random delay, and checks the index it left.
+//! (`Child::kill`) a random delay after its next commit, and checks the index it left.
 
 // Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it inside).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -125,7 +125,29 @@ fn random_delay(round: u64) -> Duration {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| elapsed.subsec_nanos() as u64)
         .unwrap_or(round * 7_919);
-    Duration::from_millis(150 + (nanos ^ round.wrapping_mul(2_654_435_761)) % 600)
+    Duration::from_millis((nanos ^ round.wrapping_mul(2_654_435_761)) % 400)
+}
+
+/// Waits until the child has committed past `after`, so every round kills it mid-stream
+/// whatever the machine's load (a fixed delay alone can end before the first commit).
+fn wait_for_commit_past(dir: &Path, after: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while std::time::Instant::now() < deadline {
+        if dir.join("meta.json").exists() {
+            if let Ok(index) = MentionIndex::open_read_only(dir) {
+                if index
+                    .commit_payload()
+                    .ok()
+                    .and_then(|payload| payload.cursors.get("test").and_then(|v| v.as_u64()))
+                    .is_some_and(|sequence| sequence > after)
+                {
+                    return;
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("the child committed nothing past batch {after} in 120 s");
 }
 
 fn spawn_child(dir: &Path, until: Option<u64>) -> std::process::Child {
@@ -150,17 +172,15 @@ fn kill_9_while_ingesting_loses_and_duplicates_nothing() {
     let mut committed = Vec::new();
     for round in 0..6 {
         let mut child = spawn_child(dir.path(), None);
+        wait_for_commit_past(dir.path(), committed.last().copied().unwrap_or(0));
         std::thread::sleep(random_delay(round));
         child.kill().unwrap(); // SIGKILL on Unix
         child.wait().unwrap();
-        if !dir.path().join("meta.json").exists() {
-            continue; // killed before the index was even created
-        }
         committed.push(check_consistent(dir.path()));
     }
     assert!(
-        committed.iter().any(|sequence| *sequence > 0),
-        "no commit in any round: {committed:?}"
+        committed.windows(2).all(|pair| pair[1] >= pair[0]),
+        "a crash lost committed batches: {committed:?}"
     );
     // Re-ingest to a fixed end, cleanly: everything exactly once.
     let end = committed.iter().max().copied().unwrap_or(0) + 5;

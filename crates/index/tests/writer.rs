@@ -93,7 +93,10 @@ fn every_commit_is_published_to_subscribers() {
     let index = MentionIndex::open(dir.path(), test_options()).unwrap();
     let writer = index.start_writer().unwrap();
     let mut commits = writer.subscribe_commits();
-    assert!(commits.borrow_and_update().is_none(), "nothing committed yet");
+    assert!(
+        commits.borrow_and_update().is_none(),
+        "nothing committed yet"
+    );
     writer
         .send(Batch {
             mentions: vec![mention("hn:1", "one", 0), mention("hn:2", "two", 0)],

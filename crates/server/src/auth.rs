@@ -152,7 +152,7 @@ fn presented_token(headers: &HeaderMap) -> Option<String> {
 }
 
 async fn require(state: &ApiState, needed: Role, mut request: Request, next: Next) -> Response {
-    let caller = match state.auth().identify(request.headers()) {
+    let caller = match state.live().auth().identify(request.headers()) {
         Ok(caller) => caller,
         Err(error) => {
             let wants_page = request

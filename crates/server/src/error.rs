@@ -168,9 +168,22 @@ fn json_error(status: StatusCode, body: ErrorBody) -> Response {
     response
 }
 
-/// The answer for a path no route serves.
-pub(crate) async fn no_route(request: Request) -> ApiError {
-    ApiError::NotFound(format!("no route for `{}`", request.uri().path()))
+/// The answer for a path no route serves: JSON, or a page for a browser outside `/api/`.
+pub(crate) async fn no_route(
+    axum::extract::State(state): axum::extract::State<crate::state::ApiState>,
+    request: Request,
+) -> Response {
+    let path = request.uri().path();
+    let error = ApiError::NotFound(format!("no route for `{path}`"));
+    let wants_page = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_page && !path.starts_with("/api/") {
+        return crate::ui::message(&state, error);
+    }
+    error.into_response()
 }
 
 /// Turns the error responses that do not come from [`ApiError`] — axum's extractor

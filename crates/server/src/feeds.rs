@@ -4,7 +4,7 @@
 
 use atom_syndication::{Content, Entry, Feed, FixedDateTime, Link, Person, Text};
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use earful_alert::notify::{subject, text_body};
 use earful_alert::Alert;
@@ -12,50 +12,33 @@ use earful_store::{AlertState, Event};
 use time::OffsetDateTime;
 use tracing::warn;
 
-use crate::AppState;
+use crate::error::ApiError;
+use crate::state::ApiState;
 
 /// Entries in a feed.
 const FEED_ENTRIES: usize = 100;
 
-pub(crate) async fn all_alerts(State(state): State<AppState>) -> Response {
+pub(crate) async fn all_alerts(State(state): State<ApiState>) -> Result<Response, ApiError> {
     feed_response(state, None).await
 }
 
 pub(crate) async fn watch_alerts(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Path(file): Path<String>,
-) -> Response {
+) -> Result<Response, ApiError> {
     let Some(watch) = file.strip_suffix(".atom") else {
-        return (StatusCode::NOT_FOUND, "feeds end in `.atom`\n").into_response();
+        return Err(ApiError::NotFound(format!(
+            "no feed `{file}`: feeds end in `.atom`"
+        )));
     };
     feed_response(state, Some(watch.to_string())).await
 }
 
-async fn feed_response(state: AppState, watch: Option<String>) -> Response {
-    let store = state.store.clone();
+async fn feed_response(state: ApiState, watch: Option<String>) -> Result<Response, ApiError> {
     let wanted = watch.clone();
-    let records = tokio::task::spawn_blocking(move || {
-        let store = store
-            .lock()
-            .map_err(|_| "the store lock is poisoned".to_string())?;
-        store
-            .alerts(wanted.as_deref(), FEED_ENTRIES)
-            .map_err(|error| error.to_string())
-    })
-    .await
-    .map_err(|error| error.to_string())
-    .and_then(|result| result);
-    let records = match records {
-        Ok(records) => records,
-        Err(error) => {
-            warn!(%error, "cannot read alerts for a feed");
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "cannot read the alerts\n",
-            )
-                .into_response();
-        }
-    };
+    let records = state
+        .with_store(move |store| store.alerts(wanted.as_deref(), FEED_ENTRIES))
+        .await?;
     let mut alerts = Vec::with_capacity(records.len());
     for record in &records {
         match Alert::from_record(record) {
@@ -64,12 +47,12 @@ async fn feed_response(state: AppState, watch: Option<String>) -> Response {
             Err(error) => warn!(%error, "alert left out of the feed"),
         }
     }
-    let feed = build_feed(&state.base_url, watch.as_deref(), &alerts);
-    (
+    let feed = build_feed(state.base_url(), watch.as_deref(), &alerts);
+    Ok((
         [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
         feed.to_string(),
     )
-        .into_response()
+        .into_response())
 }
 
 fn fixed(at: OffsetDateTime) -> FixedDateTime {

@@ -1,17 +1,24 @@
-//! [`ApiState`]: what every handler reads — the index, the configured watches and sources, the
-//! sentiment analyzer that explains scores, the tokens and the limits.
+//! [`ApiState`]: what every handler reads — the index, the state database, the live part of
+//! the config (watches, sources, tokens, the sentiment analyzer), the limits and the metrics.
+//!
+//! The live part sits behind one [`ArcSwap`]: [`ApiState::reconfigure`] swaps it whole, so a
+//! request sees the old config or the new one, never a mix (a token removed in the same
+//! reload as a watch is added cannot be half applied).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use arc_swap::ArcSwap;
+use earful_collect::CollectMetrics;
 use earful_core::config::{Config, ServerConfig, SourceConfig, WatchConfig};
-use earful_index::{IndexError, MentionIndex};
+use earful_index::{IndexError, IndexMetrics, MentionIndex};
 use earful_sentiment::{Analyzer, LexiconError};
 use earful_store::{Store, StoreError};
 
-use crate::auth::Auth;
+use crate::auth::{Auth, ExposureError};
 use crate::error::ApiError;
 use crate::limits::Limits;
+use crate::metrics::HttpMetrics;
 
 /// The base URL when none is configured: the default listen address.
 const DEFAULT_BASE_URL: &str = "http://127.0.0.1:7878";
@@ -25,43 +32,41 @@ pub struct ApiState {
 #[derive(Debug)]
 struct Inner {
     index: Arc<MentionIndex>,
+    live: ArcSwap<LiveConfig>,
+    limits: Limits,
+    ready: AtomicBool,
+    /// The state database (alerts, silences, health, outbox), when the server has one.
+    store: Option<Arc<Mutex<Store>>>,
+    /// This server's public base URL, for links in feeds.
+    base_url: String,
+    collect_metrics: Option<Arc<CollectMetrics>>,
+    index_metrics: Option<Arc<IndexMetrics>>,
+    http_metrics: HttpMetrics,
+}
+
+/// The part of the config a running server takes on without a restart: watches, sources,
+/// tokens and the sentiment lexicon. Read it once per request ([`ApiState::live`]) and use
+/// that one value throughout, so the request sees one config.
+#[derive(Debug)]
+pub struct LiveConfig {
     watches: Vec<WatchConfig>,
     sources: Vec<SourceConfig>,
     /// `None` for the standard lexicon, shared as a `&'static`.
     analyzer: Option<Arc<Analyzer>>,
     auth: Auth,
-    limits: Limits,
-    ready: AtomicBool,
-    /// The state database (alerts, silences), when the server has one.
-    store: Option<Arc<Mutex<Store>>>,
-    /// This server's public base URL, for links in feeds.
-    base_url: String,
 }
 
-impl ApiState {
-    /// State over an open index with no watches, no sources and no tokens: reads are open to
-    /// anyone who reaches the listener (mind [`crate::check_exposure`]).
-    pub fn new(index: Arc<MentionIndex>) -> ApiState {
-        ApiState {
-            inner: Arc::new(Inner {
-                index,
-                watches: Vec::new(),
-                sources: Vec::new(),
-                analyzer: None,
-                auth: Auth::from_config(&ServerConfig::default()),
-                limits: Limits::default(),
-                ready: AtomicBool::new(true),
-                store: None,
-                base_url: DEFAULT_BASE_URL.to_string(),
-            }),
+impl LiveConfig {
+    fn empty() -> LiveConfig {
+        LiveConfig {
+            watches: Vec::new(),
+            sources: Vec::new(),
+            analyzer: None,
+            auth: Auth::from_config(&ServerConfig::default()),
         }
     }
 
-    /// State for a validated config: its watches, sources, tokens and sentiment lexicon.
-    pub fn from_config(
-        index: Arc<MentionIndex>,
-        config: &Config,
-    ) -> Result<ApiState, LexiconError> {
+    fn from_config(config: &Config) -> Result<LiveConfig, LexiconError> {
         let analyzer = if config.sentiment.lexicon.is_empty() {
             None
         } else {
@@ -72,19 +77,109 @@ impl ApiState {
                 .map(|(word, valence)| (word.clone(), *valence));
             Some(Arc::new(Analyzer::with_overrides(overrides)?))
         };
-        Ok(ApiState {
+        Ok(LiveConfig {
+            watches: config.watches.clone(),
+            sources: config.sources.clone(),
+            analyzer,
+            auth: Auth::from_config(&config.server),
+        })
+    }
+
+    /// The configured watches.
+    pub fn watches(&self) -> &[WatchConfig] {
+        &self.watches
+    }
+
+    /// The configured sources.
+    pub fn sources(&self) -> &[SourceConfig] {
+        &self.sources
+    }
+
+    /// The analyzer whose lexicon scored the mentions, to explain their scores.
+    pub fn analyzer(&self) -> &Analyzer {
+        self.analyzer
+            .as_deref()
+            .unwrap_or_else(|| Analyzer::standard())
+    }
+
+    pub(crate) fn auth(&self) -> &Auth {
+        &self.auth
+    }
+}
+
+/// Why [`ApiState::reconfigure`] kept the running config.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ReconfigureError {
+    /// A `[sentiment] lexicon` override is invalid.
+    #[error("`sentiment.lexicon`: {0}")]
+    Lexicon(#[from] LexiconError),
+    /// The new `[server]` section would expose reads to anyone on a public address.
+    #[error(transparent)]
+    Exposure(#[from] ExposureError),
+}
+
+impl ApiState {
+    /// State over an open index with no watches, no sources and no tokens: reads are open to
+    /// anyone who reaches the listener (mind [`crate::check_exposure`]).
+    pub fn new(index: Arc<MentionIndex>) -> ApiState {
+        ApiState::with_live(index, LiveConfig::empty(), DEFAULT_BASE_URL.to_string())
+    }
+
+    /// State for a validated config: its watches, sources, tokens and sentiment lexicon.
+    pub fn from_config(
+        index: Arc<MentionIndex>,
+        config: &Config,
+    ) -> Result<ApiState, LexiconError> {
+        let live = LiveConfig::from_config(config)?;
+        Ok(ApiState::with_live(
+            index,
+            live,
+            format!("http://{}", config.server.listen),
+        ))
+    }
+
+    fn with_live(index: Arc<MentionIndex>, live: LiveConfig, base_url: String) -> ApiState {
+        ApiState {
             inner: Arc::new(Inner {
                 index,
-                watches: config.watches.clone(),
-                sources: config.sources.clone(),
-                analyzer,
-                auth: Auth::from_config(&config.server),
+                live: ArcSwap::from_pointee(live),
                 limits: Limits::default(),
                 ready: AtomicBool::new(true),
                 store: None,
-                base_url: format!("http://{}", config.server.listen),
+                base_url,
+                collect_metrics: None,
+                index_metrics: None,
+                http_metrics: HttpMetrics::default(),
             }),
-        })
+        }
+    }
+
+    /// Takes on the watches, sources, tokens and sentiment lexicon of `config`, atomically:
+    /// every request after this sees all of the new config, every request before it saw all
+    /// of the old one (a request in flight keeps the config it started with). On an error
+    /// the running config stays. `server.listen` is not changed (the listener is bound once);
+    /// the daemon calls this on SIGHUP after validating the file. Every clone of this state
+    /// (the router's included) sees the change; call it after the `with_*` builders, which
+    /// make a new state.
+    pub fn reconfigure(&self, config: &Config) -> Result<(), ReconfigureError> {
+        if let Some(problem) = config.server.exposure_problem() {
+            return Err(ExposureError::Exposed(problem).into());
+        }
+        let live = LiveConfig::from_config(config)?;
+        self.inner.live.store(Arc::new(live));
+        self.inner.http_metrics.count_reconfiguration();
+        tracing::info!(
+            watches = config.watches.len(),
+            sources = config.sources.len(),
+            tokens = config.server.tokens.len(),
+            "server reconfigured"
+        );
+        Ok(())
+    }
+
+    /// The live config as it is now; hold the returned value for the whole request.
+    pub fn live(&self) -> Arc<LiveConfig> {
+        self.inner.live.load_full()
     }
 
     /// The same state with other limits (tests and the daemon's flags).
@@ -94,7 +189,30 @@ impl ApiState {
 
     /// The same state with the tokens and anonymous-read rule of `server`.
     pub fn with_server_config(self, server: &ServerConfig) -> ApiState {
-        self.rebuild(|inner| inner.auth = Auth::from_config(server))
+        let auth = Auth::from_config(server);
+        self.rebuild(|inner| {
+            let current = inner.live.load_full();
+            inner.live = ArcSwap::from_pointee(LiveConfig {
+                watches: current.watches.clone(),
+                sources: current.sources.clone(),
+                analyzer: current.analyzer.clone(),
+                auth,
+            });
+        })
+    }
+
+    /// The same state with the collectors' metrics (the daemon passes
+    /// `earful_collect::Engine::metrics()`), which `/metrics` then shows.
+    pub fn with_collect_metrics(self, metrics: Arc<CollectMetrics>) -> ApiState {
+        self.rebuild(|inner| inner.collect_metrics = Some(metrics))
+    }
+
+    /// The same state with the index writer's metrics, which `/metrics` then shows. The daemon
+    /// feeds them from the writer:
+    /// `tokio::spawn(async move { metrics.follow(writer.subscribe_commits()).await })`.
+    /// Without them `/metrics` still shows the mentions in the index.
+    pub fn with_index_metrics(self, metrics: Arc<IndexMetrics>) -> ApiState {
+        self.rebuild(|inner| inner.index_metrics = Some(metrics))
     }
 
     fn rebuild(self, change: impl FnOnce(&mut Inner)) -> ApiState {
@@ -102,14 +220,14 @@ impl ApiState {
             Ok(inner) => inner,
             Err(shared) => Inner {
                 index: shared.index.clone(),
-                watches: shared.watches.clone(),
-                sources: shared.sources.clone(),
-                analyzer: shared.analyzer.clone(),
-                auth: shared.auth.clone(),
+                live: ArcSwap::new(shared.live.load_full()),
                 limits: shared.limits.clone(),
                 ready: AtomicBool::new(shared.ready.load(Ordering::Relaxed)),
                 store: shared.store.clone(),
                 base_url: shared.base_url.clone(),
+                collect_metrics: shared.collect_metrics.clone(),
+                index_metrics: shared.index_metrics.clone(),
+                http_metrics: shared.http_metrics.clone(),
             },
         };
         change(&mut inner);
@@ -118,8 +236,9 @@ impl ApiState {
         }
     }
 
-    /// The same state with the state database, for the alert routes and pages. The server
-    /// keeps its own connection (SQLite in WAL mode serves it beside the daemon's writer).
+    /// The same state with the state database, for the alert routes, pages and feeds, source
+    /// health and the alert metrics. The server keeps its own connection (SQLite in WAL mode
+    /// serves it beside the daemon's writer).
     pub fn with_state_database(self, store: Store) -> ApiState {
         self.rebuild(|inner| inner.store = Some(Arc::new(Mutex::new(store))))
     }
@@ -130,13 +249,9 @@ impl ApiState {
         self.rebuild(|inner| inner.base_url = base_url)
     }
 
-    /// The state of the alert feeds, when there is a state database.
-    pub(crate) fn feed_state(&self) -> Option<crate::AppState> {
-        let store = self.inner.store.clone()?;
-        Some(crate::AppState {
-            store,
-            base_url: self.inner.base_url.clone(),
-        })
+    /// This server's public base URL.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
     }
 
     /// Marks the server ready or not for `/readyz` (the daemon clears it while shutting down).
@@ -152,28 +267,6 @@ impl ApiState {
     /// The index.
     pub fn index(&self) -> &Arc<MentionIndex> {
         &self.inner.index
-    }
-
-    /// The configured watches.
-    pub fn watches(&self) -> &[WatchConfig] {
-        &self.inner.watches
-    }
-
-    /// The configured sources.
-    pub fn sources(&self) -> &[SourceConfig] {
-        &self.inner.sources
-    }
-
-    /// The analyzer whose lexicon scored the mentions, to explain their scores.
-    pub fn analyzer(&self) -> &Analyzer {
-        self.inner
-            .analyzer
-            .as_deref()
-            .unwrap_or_else(|| Analyzer::standard())
-    }
-
-    pub(crate) fn auth(&self) -> &Auth {
-        &self.inner.auth
     }
 
     /// The limits the router applies.
@@ -219,5 +312,17 @@ impl ApiState {
     /// Whether the server has the state database.
     pub(crate) fn has_store(&self) -> bool {
         self.inner.store.is_some()
+    }
+
+    pub(crate) fn collect_metrics(&self) -> Option<&Arc<CollectMetrics>> {
+        self.inner.collect_metrics.as_ref()
+    }
+
+    pub(crate) fn index_metrics(&self) -> Option<&Arc<IndexMetrics>> {
+        self.inner.index_metrics.as_ref()
+    }
+
+    pub(crate) fn http_metrics(&self) -> &HttpMetrics {
+        &self.inner.http_metrics
     }
 }

@@ -3,6 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "api/live.rs"]
+mod live;
+#[path = "api/metrics.rs"]
+mod metrics;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -180,6 +184,10 @@ async fn bad_parameters_are_400s_naming_them() {
         ("/api/v1/mentions?min_reach=-1", "`min_reach`"),
         ("/api/v1/stats/timeline?interval=0s", "`interval`"),
         ("/api/v1/stats/timeline?interval=fortnight", "`interval`"),
+        (
+            "/api/v1/stats/timeline?interval=1s&since=2000-01-01&until=2026-01-01",
+            "`interval`, `since` and `until`",
+        ),
         ("/api/v1/stats/top", "`field`"),
         ("/api/v1/stats/top?field=mood", "`field`"),
         ("/api/v1/alerts?limit=5000", "`limit`"),
@@ -384,6 +392,22 @@ async fn unknown_routes_and_methods_are_json_errors() {
     .await;
     assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(wrong.code(), "method_not_allowed");
+    // A browser gets a page outside the API, JSON inside it.
+    let page = |uri: &str| {
+        Request::get(uri)
+            .header(header::ACCEPT, "text/html,application/xhtml+xml")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let lost = send(state(), page("/no-such-page")).await;
+    assert_eq!(lost.status, StatusCode::NOT_FOUND);
+    assert!(lost.body.contains("no route for `/no-such-page`"));
+    assert!(lost.headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let api = send(state(), page("/api/v1/nothing")).await;
+    assert_eq!(api.code(), "not_found");
 }
 
 #[tokio::test]
@@ -441,6 +465,104 @@ async fn the_openapi_document_lists_every_route_and_every_listed_route_answers()
             }
         }
     }
+}
+
+/// The paths the router serves, read from its `Debug` form, where axum lists every route's
+/// path: the router as built, not a list kept beside it.
+fn served_paths() -> BTreeSet<String> {
+    let debug = format!("{:?}", earful_server::app(state()));
+    debug
+        .split("RouteId(")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("): \""))
+        .filter_map(|(_, rest)| rest.split('"').next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_openapi_document_and_the_router_list_the_same_api_routes() {
+    let served = served_paths();
+    // The parse found the router's routes (pages and API alike).
+    for known in ["/", "/alerts", "/api/v1/mentions", "/metrics"] {
+        assert!(served.contains(known), "{known} not in {served:?}");
+    }
+    let document = get(state(), "/api/v1/openapi.json").await.json();
+    let documented: BTreeSet<String> = document["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let api: BTreeSet<String> = served
+        .iter()
+        .filter(|path| path.starts_with("/api/") || *path == "/healthz" || *path == "/readyz")
+        .cloned()
+        .collect();
+    assert_eq!(
+        api, documented,
+        "the router serves API routes the document does not list, or the reverse"
+    );
+    // Method by method: a documented method is served, any other is a 405.
+    for path in &api {
+        let concrete = path.replace("{id}", ALERT_ID);
+        let operations = document["paths"][path].as_object().unwrap();
+        for method in ["get", "post", "put", "patch", "delete"] {
+            let request = Request::builder()
+                .method(method.to_uppercase().as_str())
+                .uri(&concrete)
+                .header(header::AUTHORIZATION, format!("Bearer {ADMIN_TOKEN}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{}"))
+                .unwrap();
+            let answer = send(state_with_tokens(), request).await;
+            if operations.contains_key(method) {
+                assert_ne!(
+                    answer.status,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {path}"
+                );
+            } else {
+                assert_eq!(
+                    answer.status,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {path} is served but not documented: {}",
+                    answer.body
+                );
+                assert_eq!(answer.code(), "method_not_allowed");
+            }
+        }
+    }
+}
+
+/// The document passes a real OpenAPI validator (`openapi-spec-validator`, from PyPI;
+/// scripts/test.sh installs it).
+#[tokio::test]
+async fn the_openapi_document_is_valid_openapi() {
+    let answer = get(state(), "/api/v1/openapi.json").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, &answer.body).unwrap();
+    let output = tokio::process::Command::new("python3")
+        .args(["-m", "openapi_spec_validator", "--schema", "3.1"])
+        .arg(&file)
+        .output()
+        .await
+        .expect("python3 runs");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !said.contains("No module named"),
+        "this test needs `pip install openapi-spec-validator` (scripts/test.sh does it): {said}"
+    );
+    assert!(
+        output.status.success(),
+        "the OpenAPI document is invalid: {said}"
+    );
+    assert!(said.contains("OK"), "{said}");
 }
 
 #[tokio::test]
@@ -529,6 +651,43 @@ async fn alerts_are_listed_acknowledged_and_silenced() {
         .unwrap()
         .iter()
         .any(|s| s["reason"] == "launch day"));
+
+    // An admin ends the silence early; a reader may not, and it ends only once.
+    let end = |token: &str, id: &str| {
+        Request::delete(format!("/api/v1/silences/{id}"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let silence_id = made.json()["id"].clone();
+    let refused = send(
+        state_with_tokens(),
+        end(READ_TOKEN, &silence_id.to_string()),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let ended = send(
+        state_with_tokens(),
+        end(ADMIN_TOKEN, &silence_id.to_string()),
+    )
+    .await;
+    assert_eq!(ended.status, StatusCode::NO_CONTENT, "{}", ended.body);
+    let listed = get(state(), "/api/v1/silences").await.json();
+    assert!(!listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["id"] == silence_id));
+    let again = send(
+        state_with_tokens(),
+        end(ADMIN_TOKEN, &silence_id.to_string()),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    assert_eq!(again.code(), "not_found");
+    let garbled = send(state_with_tokens(), end(ADMIN_TOKEN, "soon")).await;
+    assert_eq!(garbled.status, StatusCode::BAD_REQUEST);
+    assert!(garbled.body.contains("soon"), "{}", garbled.body);
 
     let unknown = send(
         state_with_tokens(),

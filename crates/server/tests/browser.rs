@@ -1,5 +1,5 @@
 //! The web UI in a real headless Chromium, driven through WebDriver (chromedriver): log in,
-//! search, filter, see a `<script>` mention as text, open the alerts and acknowledge one. The
+//! search, filter, see a `<script>` mention as text, open an alert and acknowledge it. The
 //! server runs in the test on 127.0.0.1:0; chromedriver is killed by its PID at the end, even
 //! when the test fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -245,22 +245,35 @@ async fn search_filter_escape_and_acknowledge_in_a_real_browser() {
         .await
         .unwrap();
     wait_for_url(&client, "/alerts").await;
-    let alert = Locator::Css("li[data-id='al_3f1c0e2b9d8a7c61']");
+    // Open the alert: its page has the evidence and, for an admin, the button.
     client
-        .find(alert)
+        .find(Locator::Css(&format!("li[data-id='{ALERT_ID}'] a.title")))
         .await
         .unwrap()
-        .find(Locator::Css("form.ack button"))
+        .click()
+        .await
+        .unwrap();
+    wait_for_url(&client, &format!("/alerts/{ALERT_ID}")).await;
+    eventually("the alert's evidence", || async {
+        match client.find(Locator::Css("#alert .evidence")).await {
+            Ok(element) => element
+                .text()
+                .await
+                .map(|text| text.contains("42 against 3.1 expected"))
+                .unwrap_or(false),
+            Err(_) => false,
+        }
+    })
+    .await;
+    client
+        .find(Locator::Css("#alert form.ack button"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
     eventually("the acknowledgement", || async {
-        match client
-            .find(Locator::Css("li[data-id='al_3f1c0e2b9d8a7c61'] .acked"))
-            .await
-        {
+        match client.find(Locator::Css("#alert .acked")).await {
             Ok(element) => element
                 .text()
                 .await
@@ -270,6 +283,17 @@ async fn search_filter_escape_and_acknowledge_in_a_real_browser() {
         }
     })
     .await;
+    assert!(client
+        .current_url()
+        .await
+        .unwrap()
+        .as_str()
+        .ends_with(&format!("/alerts/{ALERT_ID}")));
+    assert!(client
+        .find_all(Locator::Css("#alert form.ack"))
+        .await
+        .unwrap()
+        .is_empty());
 
     client.close().await.unwrap();
     drop(driver);

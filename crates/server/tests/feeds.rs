@@ -1,17 +1,18 @@
-//! The Atom feeds through the router, on a real store.
+//! The Atom feeds through the app, on a real store and a real (empty) index.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use earful_server::{router, AppState};
+use earful_index::{IndexOptions, MentionIndex};
+use earful_server::{app, ApiState};
 use earful_store::{AlertState, AlertWrite, Event, Store};
 use tower::ServiceExt;
 
 const FIXTURE: &str = include_str!("../../alert/tests/fixtures/alert-v1.json");
 
-fn state(dir: &tempfile::TempDir) -> AppState {
+fn state(dir: &tempfile::TempDir) -> ApiState {
     let mut store = Store::open(&dir.path().join("state.sqlite")).unwrap();
     let alert: serde_json::Value = serde_json::from_str(FIXTURE).unwrap();
     let evidence = alert["evidence"].clone();
@@ -29,14 +30,14 @@ fn state(dir: &tempfile::TempDir) -> AppState {
             .record_alert(&write, Some(Event::Firing), &[])
             .unwrap();
     }
-    AppState {
-        store: Arc::new(Mutex::new(store)),
-        base_url: "http://127.0.0.1:7878".into(),
-    }
+    let index = MentionIndex::open(&dir.path().join("index"), IndexOptions::default()).unwrap();
+    ApiState::new(Arc::new(index))
+        .with_state_database(store)
+        .with_base_url("http://127.0.0.1:7878")
 }
 
-async fn get(state: AppState, path: &str) -> (StatusCode, String, String) {
-    let response = router(state)
+async fn get(state: ApiState, path: &str) -> (StatusCode, String, String) {
+    let response = app(state)
         .oneshot(Request::get(path).body(Body::empty()).unwrap())
         .await
         .unwrap();
@@ -83,6 +84,15 @@ async fn the_feeds_list_alerts_with_their_evidence() {
         "{content}"
     );
 
+    // The entry links to the alert's page, which this server serves.
+    let href = &entry.links[0].href;
+    let path = href.strip_prefix("http://127.0.0.1:7878").unwrap();
+    assert_eq!(path, "/alerts/al_1");
+    let (status, content_type, page) = get(state.clone(), path).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(content_type.starts_with("text/html"));
+    assert!(page.contains("data-id=\"al_1\""));
+
     let (status, _, body) = get(state.clone(), "/feeds/alerts/globex.atom").await;
     assert_eq!(status, StatusCode::OK);
     let feed: atom_syndication::Feed = body.parse().unwrap();
@@ -98,6 +108,16 @@ async fn the_feeds_list_alerts_with_their_evidence() {
         .entries
         .is_empty());
 
-    let (status, _, _) = get(state, "/feeds/alerts/acme.rss").await;
+    let (status, _, body) = get(state, "/feeds/alerts/acme.rss").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("feeds end in `.atom`"), "{body}");
+}
+
+#[tokio::test]
+async fn without_a_state_database_the_feeds_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(&dir.path().join("index"), IndexOptions::default()).unwrap();
+    let (status, _, body) = get(ApiState::new(Arc::new(index)), "/feeds/alerts.atom").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains("state database"), "{body}");
 }

@@ -8,6 +8,8 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use common::*;
 use earful_core::Label;
+use earful_server::ApiState;
+use earful_store::{AlertState, AlertWrite, Event, Store};
 
 #[tokio::test]
 async fn mention_text_is_escaped_everywhere() {
@@ -137,10 +139,28 @@ async fn the_export_streams_every_match_as_csv() {
     assert_eq!(times, sorted);
 
     let all = get(state(), "/export.csv").await;
-    let lines = csv::Reader::from_reader(all.body.as_bytes())
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(all.body.as_bytes())
         .records()
-        .count();
-    assert_eq!(lines, fixture().mentions.len());
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), fixture().mentions.len());
+    // No cell starts a spreadsheet formula; negative scores stay numbers.
+    let formula = rows.iter().find(|row| &row[0] == FORMULA_ID).unwrap();
+    assert!(formula[13].starts_with("'=HYPERLINK("), "{formula:?}");
+    assert!(formula[12].starts_with("'+cmd"), "{formula:?}");
+    assert_eq!(&formula[5], "'@mallory");
+    for row in &rows {
+        for cell in row.iter() {
+            assert!(
+                !cell.starts_with(['=', '+', '@', '\t', '\r'])
+                    && (!cell.starts_with('-') || cell.parse::<f64>().is_ok()),
+                "{row:?}"
+            );
+        }
+    }
+    assert!(rows
+        .iter()
+        .any(|row| row[8].starts_with('-') && row[8].parse::<f64>().unwrap() < 0.0));
 }
 
 #[tokio::test]
@@ -148,7 +168,9 @@ async fn the_sources_page_tells_quiet_sources_apart() {
     let page = get(state(), "/sources").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("<td>quiet-feed</td>"));
-    assert!(page.body.contains("no mentions indexed"));
+    assert!(page.body.contains("<td>not polled yet, no mentions</td>"));
+    assert!(page.body.contains("<td>source broken</td>"));
+    assert!(page.body.contains("<td>working, mentions indexed</td>"));
     assert!(page.body.contains(&format!(
         "<td class=\"number\">{}</td>",
         count(|m| m.feed == "masto-acme")
@@ -266,4 +288,233 @@ async fn the_alert_feeds_are_mounted_behind_the_tokens() {
     let feed = get_with(state_with_tokens(), "/feeds/alerts.atom", READ_TOKEN).await;
     assert_eq!(feed.status, StatusCode::OK);
     assert!(feed.body.contains(ALERT_ID));
+}
+
+/// A state over the fixture's index with a fresh state database holding one alert whose
+/// evidence is `evidence`, and the fixture's tokens.
+fn state_with_alert(dir: &tempfile::TempDir, id: &str, evidence: serde_json::Value) -> ApiState {
+    let mut store = Store::open(&dir.path().join("state.sqlite")).unwrap();
+    store
+        .record_alert(
+            &AlertWrite {
+                id: id.into(),
+                watch: "acme".into(),
+                kind: "negative_spike".into(),
+                episode_start: time::macros::datetime!(2026-11-21 10:00 UTC),
+                state: AlertState::Firing,
+                at: time::macros::datetime!(2026-11-21 10:10 UTC),
+                evidence,
+            },
+            Some(Event::Firing),
+            &[],
+        )
+        .unwrap();
+    state_with_tokens().with_state_database(store)
+}
+
+fn fixture_evidence() -> serde_json::Value {
+    let alert: serde_json::Value =
+        serde_json::from_str(include_str!("../../alert/tests/fixtures/alert-v1.json")).unwrap();
+    alert["evidence"].clone()
+}
+
+#[tokio::test]
+async fn an_alert_has_its_own_page_with_all_of_its_evidence() {
+    let page = get(state(), &format!("/alerts/{ALERT_ID}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let body = &page.body;
+    assert!(body.contains(&format!("data-id=\"{ALERT_ID}\"")));
+    assert!(body.contains("42 observed, 3.1 expected, score 9.4, 82% negative"));
+    assert!(body.contains("82% (baseline 14%)"), "{body}");
+    assert!(
+        body.contains("<td>outage</td><td class=\"number\">31</td>"),
+        "{body}"
+    );
+    assert!(body.contains("hackernews (30), mastodon (12)"), "{body}");
+    assert!(body.contains("Acme is down again, third outage this month. Terrible."));
+    assert!(body.contains("href=\"https://news.ycombinator.com/item?id=41234567\""));
+    assert!(
+        body.contains("because: outage -2.50, Terrible -2.10"),
+        "{body}"
+    );
+    assert!(body.contains("reach 1520"));
+    assert!(body.contains(
+        "href=\"/?watch=acme&#38;label=negative&#38;since=2026-11-22T10%3A15%3A00Z&#38;until=2026-11-22T10%3A25%3A00Z\""
+    ), "{body}");
+    // The watch's feed, as a link and for feed readers.
+    assert!(body.contains("href=\"/feeds/alerts/acme.atom\""));
+    assert!(body.contains("rel=\"alternate\" type=\"application/atom+xml\""));
+    // Without an admin token: the evidence, no buttons, and why.
+    assert!(!body.contains("Acknowledge</button>"));
+    assert!(!body.contains("id=\"silence\""));
+    assert!(body.contains("id=\"read-only\""));
+
+    // The list links each alert to its page.
+    let list = get(state(), "/alerts").await;
+    assert!(list.body.contains(&format!("href=\"/alerts/{ALERT_ID}\"")));
+    assert!(
+        list.body.contains("<td>outage</td>"),
+        "the list shows no evidence"
+    );
+    assert!(list.body.contains("id=\"read-only\""));
+
+    let missing = get(state(), "/alerts/al_missing").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.body.contains("id=\"error\""));
+    assert!(missing.body.contains("al_missing"));
+    assert!(missing.headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+
+    let bare = get(
+        ApiState::new(fixture().index.clone()),
+        &format!("/alerts/{ALERT_ID}"),
+    )
+    .await;
+    assert_eq!(bare.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(bare.body.contains("state database"));
+}
+
+#[tokio::test]
+async fn an_admin_acknowledges_and_silences_from_the_alert_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state_with_alert(&dir, "al_page", fixture_evidence());
+    let page = get_with(state.clone(), "/alerts/al_page", ADMIN_TOKEN).await;
+    assert!(
+        page.body.contains("name=\"back\" value=\"alert\""),
+        "{}",
+        page.body
+    );
+    assert!(page
+        .body
+        .contains("<input type=\"hidden\" name=\"watch\" value=\"acme\">"));
+    let post = |uri: &str, form: &str| {
+        Request::post(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {ADMIN_TOKEN}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form.to_string()))
+            .unwrap()
+    };
+    let acked = send(state.clone(), post("/alerts/al_page/ack", "back=alert")).await;
+    assert_eq!(acked.status, StatusCode::SEE_OTHER, "{}", acked.body);
+    assert_eq!(acked.headers[header::LOCATION], "/alerts/al_page");
+    let page = get_with(state.clone(), "/alerts/al_page", ADMIN_TOKEN).await;
+    assert!(page.body.contains("acknowledged by ops"));
+    assert!(!page.body.contains("Acknowledge</button>"));
+    // From the list, back to the list.
+    let again = send(state.clone(), post("/alerts/al_page/ack", "back=list")).await;
+    assert_eq!(again.headers[header::LOCATION], "/alerts");
+    let missing = send(state.clone(), post("/alerts/al_nothing/ack", "back=alert")).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.body.contains("al_nothing"));
+    // A reader may look, not act.
+    let refused = send(
+        state.clone(),
+        Request::post("/alerts/al_page/ack")
+            .header(header::AUTHORIZATION, format!("Bearer {READ_TOKEN}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("back=alert"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let silenced = send(
+        state.clone(),
+        post("/silences", "watch=acme&duration=30m&reason=on+it"),
+    )
+    .await;
+    assert_eq!(silenced.status, StatusCode::SEE_OTHER);
+    let page = get_with(state, "/alerts/al_page", READ_TOKEN).await;
+    assert!(page.body.contains("<td>on it</td>"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn alert_evidence_is_escaped_on_every_page() {
+    let mut evidence = fixture_evidence();
+    evidence["rising_terms"][0]["term"] = "<i>outage</i>".into();
+    evidence["top_sources"][0]["source"] = "<u>hn</u>".into();
+    let mention = &mut evidence["top_mentions"][0];
+    mention["text"] = "Acme <script>alert(1)</script> is down".into();
+    mention["title"] = "<img src=x onerror=alert(2)>".into();
+    mention["author"] = "<b>mallory</b>".into();
+    mention["url"] = "javascript:alert(3)".into();
+    mention["because"][0]["token"] = "<em>down</em>".into();
+    let dir = tempfile::tempdir().unwrap();
+    let state = state_with_alert(&dir, "al_xss", evidence);
+    for uri in ["/alerts/al_xss", "/alerts"] {
+        let page = get_with(state.clone(), uri, READ_TOKEN).await;
+        assert_eq!(page.status, StatusCode::OK, "{uri}");
+        let body = &page.body;
+        assert!(body.contains("alert(1)"), "{uri}: the mention is not shown");
+        for raw in [
+            "<script",
+            "<img",
+            "<b>mallory",
+            "<i>outage",
+            "<u>hn",
+            "<em>down",
+            "javascript:",
+        ] {
+            assert!(!body.contains(raw), "{uri}: `{raw}` is printed raw: {body}");
+        }
+        assert!(body.contains("&#60;script&#62;") || body.contains("&lt;script&gt;"));
+    }
+    let feed = get_with(state, "/feeds/alerts.atom", READ_TOKEN).await;
+    assert_eq!(feed.status, StatusCode::OK);
+    assert!(!feed.body.contains("<script"), "{}", feed.body);
+    let parsed: atom_syndication::Feed = feed.body.parse().unwrap();
+    let content = parsed.entries[0]
+        .content
+        .as_ref()
+        .unwrap()
+        .value
+        .as_deref()
+        .unwrap();
+    // The text survives as text.
+    assert!(content.contains("<script>alert(1)</script>"), "{content}");
+}
+
+#[tokio::test]
+async fn the_search_page_offers_every_filter_of_the_index() {
+    let page = get(state(), "/?feed=masto-acme&min_reach=200&lang=en&limit=100").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let body = &page.body;
+    let expected =
+        count(|m| m.feed == "masto-acme" && m.author_reach.unwrap_or(0) >= 200 && m.lang == "en");
+    assert!(expected > 0);
+    assert!(
+        body.contains(&format!("<strong>{expected}</strong>")),
+        "{body}"
+    );
+    assert!(body.contains("<option value=\"masto-acme\" selected>"));
+    assert!(body.contains("value=\"200\""));
+    // Choices come from the config and from what the index holds.
+    assert!(body.contains("<option value=\"quiet-feed\">"));
+    assert!(body.contains("<option value=\"feed\">feed</option>"));
+    assert!(
+        body.contains("<datalist id=\"languages\"><option value=\"de\">"),
+        "{body}"
+    );
+    // The badge says the scores on hover; the chart's alert markers link to the alert.
+    assert!(body.contains("title=\"pos "), "{body}");
+    let all = get(state(), "/?q=acme").await;
+    assert!(all.body.contains(&format!(
+        "<a href=\"/alerts/{ALERT_ID}\" class=\"alert-link\">"
+    )));
+    // The export keeps the new filters.
+    assert!(
+        body.contains(
+            "href=\"/export.csv?feed=masto-acme&#38;lang=en&#38;min_reach=200&#38;limit=100\""
+        ),
+        "{body}"
+    );
+    let export = get(state(), "/export.csv?feed=masto-acme&min_reach=200&lang=en").await;
+    assert_eq!(
+        csv::Reader::from_reader(export.body.as_bytes())
+            .records()
+            .count(),
+        expected
+    );
 }

@@ -319,6 +319,21 @@ impl Store {
         Ok(alerts)
     }
 
+    /// How many alerts ever fired, by watch and kind (for `/metrics`): an alert counts once
+    /// from the moment it fires, and keeps counting after it resolves.
+    pub fn fired_alert_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT watch, kind, COUNT(*) FROM alerts WHERE fired_at IS NOT NULL
+             GROUP BY watch, kind ORDER BY watch, kind",
+        )?;
+        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+        let mut counts = Vec::new();
+        for row in rows {
+            counts.push(row?);
+        }
+        Ok(counts)
+    }
+
     /// Marks an alert acknowledged; false when there is no such alert. The first
     /// acknowledgement stands.
     pub fn acknowledge(
@@ -360,6 +375,16 @@ impl Store {
             ],
         )?;
         Ok(self.connection.last_insert_rowid())
+    }
+
+    /// Ends a silence at `now`, so notifications flow again; `false` when no silence with that
+    /// id is still in force (unknown, or over already). The row stays, for the record.
+    pub fn end_silence(&mut self, id: i64, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let changed = self.connection.execute(
+            "UPDATE silences SET ends_at = ?2 WHERE id = ?1 AND ends_at > ?2",
+            params![id, to_millis(now)],
+        )?;
+        Ok(changed > 0)
     }
 
     /// Silences still in force at `now`, latest end first.

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 pub use alerts::{AlertRecord, AlertState, AlertWrite, RecordOutcome, Silence};
 pub use health::HealthRow;
-pub use outbox::{DeliveryState, Event, Notification, OutboxCounts};
+pub use outbox::{ChannelCounts, DeliveryState, Event, Notification, OutboxCounts};
 
 /// A failure of the state database. Names the file or the operation at fault.
 #[derive(Debug, thiserror::Error)]

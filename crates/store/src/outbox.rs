@@ -121,6 +121,21 @@ pub struct OutboxCounts {
     pub dead: u64,
 }
 
+/// Counts of one channel's outbox rows by state, and its failed delivery tries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ChannelCounts {
+    /// The configured channel's name.
+    pub channel: String,
+    /// Waiting for delivery.
+    pub pending: u64,
+    /// Delivered.
+    pub sent: u64,
+    /// Given up.
+    pub dead: u64,
+    /// Tries that failed, whether retried later or given up on.
+    pub failed_tries: u64,
+}
+
 const COLUMNS: &str = "id, alert_id, event, channel, state, attempts, next_attempt_at, \
      last_error, created_at, delivered_at";
 
@@ -263,6 +278,44 @@ impl Store {
             params![id, to_millis(at)],
         )?;
         Ok(())
+    }
+
+    /// Counts of outbox rows by channel and state, by channel name (for `/metrics`). A sent
+    /// row's tries before the one that succeeded count as failed.
+    pub fn outbox_counts_by_channel(&self) -> Result<Vec<ChannelCounts>, StoreError> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT channel, state, COUNT(*),
+                 SUM(CASE WHEN state = 'sent' THEN MAX(attempts - 1, 0) ELSE attempts END)
+             FROM outbox GROUP BY channel, state ORDER BY channel",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, u64>(2)?,
+                row.get::<_, u64>(3)?,
+            ))
+        })?;
+        let mut channels: Vec<ChannelCounts> = Vec::new();
+        for row in rows {
+            let (channel, state, count, failed_tries) = row?;
+            if channels.last().is_none_or(|last| last.channel != channel) {
+                channels.push(ChannelCounts {
+                    channel,
+                    ..ChannelCounts::default()
+                });
+            }
+            let Some(counts) = channels.last_mut() else {
+                continue;
+            };
+            counts.failed_tries += failed_tries;
+            match DeliveryState::parse(&state)? {
+                DeliveryState::Pending => counts.pending = count,
+                DeliveryState::Sent => counts.sent = count,
+                DeliveryState::Dead => counts.dead = count,
+            }
+        }
+        Ok(channels)
     }
 
     /// Counts of outbox rows by state.

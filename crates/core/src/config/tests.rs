@@ -292,3 +292,105 @@ fn watches_choose_their_alert_kinds_and_buckets_tile_an_hour() {
         "{twice}"
     );
 }
+
+#[test]
+fn cluster_settings_have_defaults_and_are_checked() {
+    let config = parse(MINIMAL).unwrap();
+    let cluster = &config.cluster;
+    assert_eq!(cluster.nats, "nats://127.0.0.1:4222");
+    assert_eq!(cluster.stream, "EARFUL_MENTIONS");
+    assert_eq!(cluster.duplicate_window.0, Duration::from_secs(7_200));
+    assert_eq!(cluster.assign_mode(), AssignMode::All);
+    assert!(cluster.assigns("hn-acme"));
+
+    let found = problems(&format!(
+        "{MINIMAL}[cluster]\nnats = \"http://127.0.0.1:4222\"\nsubject = \"earful.>\"\n\
+         assign = \"hash\"\nnodes = 3\nnode_index = 3\nduplicate_window = \"30s\"\nfetch_batch = 0\n"
+    ));
+    assert!(
+        found.contains(":11: cluster.nats: `http://127.0.0.1:4222` is not a NATS URL"),
+        "{found}"
+    );
+    assert!(
+        found.contains(":12: cluster.subject: `earful.>` is not a subject prefix"),
+        "{found}"
+    );
+    assert!(
+        found.contains(":15: cluster.node_index: must be below `nodes` (3)"),
+        "{found}"
+    );
+    assert!(
+        found.contains(":16: cluster.duplicate_window: must be at least 1m"),
+        "{found}"
+    );
+    assert!(
+        found.contains(":17: cluster.fetch_batch: must be at least 1"),
+        "{found}"
+    );
+
+    let found = problems(&format!(
+        "{MINIMAL}[cluster]\nsources = [\"hn-acme\", \"hn-acmee\"]\nnodes = 2\n"
+    ));
+    assert!(
+        found.contains(":11: cluster.sources[1]: no source is named `hn-acmee`"),
+        "{found}"
+    );
+    assert!(
+        found.contains(":12: cluster.nodes: applies only with `assign = \"hash\"`"),
+        "{found}"
+    );
+    let found = problems(&format!("{MINIMAL}[cluster]\nassign = \"hash\"\n"));
+    assert!(
+        found.contains(":11: cluster.assign: `hash` needs `nodes`"),
+        "{found}"
+    );
+}
+
+#[test]
+fn a_listed_cluster_node_polls_only_its_sources() {
+    let config = parse(&format!(
+        "{MINIMAL}[[source]]\nname = \"blog\"\nkind = \"feed\"\nurl = \"https://a.example/feed\"\n\
+         [cluster]\nsources = [\"blog\"]\n"
+    ))
+    .unwrap();
+    assert_eq!(config.cluster.assign_mode(), AssignMode::List);
+    assert!(config.cluster.assigns("blog"));
+    assert!(!config.cluster.assigns("hn-acme"));
+}
+
+#[test]
+fn hashing_puts_every_source_on_exactly_one_node_the_same_on_every_run() {
+    // FNV-1a's published test vectors: the hash may never change, or a fleet upgraded node by
+    // node would poll some sources twice and others not at all.
+    assert_eq!(stable_hash(""), 0xcbf2_9ce4_8422_2325);
+    assert_eq!(stable_hash("a"), 0xaf63_dc4c_8601_ec8c);
+    assert_eq!(stable_hash("foobar"), 0x8594_4171_f739_67e8);
+    let names: Vec<String> = (0..500).map(|n| format!("source-{n}")).collect();
+    for nodes in 1..=7u32 {
+        let node_configs: Vec<ClusterConfig> = (0..nodes)
+            .map(|index| ClusterConfig {
+                assign: Some(AssignMode::Hash),
+                nodes: Some(nodes),
+                node_index: Some(index),
+                ..ClusterConfig::default()
+            })
+            .collect();
+        let mut per_node = vec![0usize; nodes as usize];
+        for name in &names {
+            let owners: Vec<usize> = node_configs
+                .iter()
+                .enumerate()
+                .filter(|(_, config)| config.assigns(name))
+                .map(|(index, _)| index)
+                .collect();
+            assert_eq!(owners.len(), 1, "{name} over {nodes} nodes: {owners:?}");
+            per_node[owners[0]] += 1;
+        }
+        // Spread evenly enough that no node idles: each holds at least half its share.
+        let share = names.len() / nodes as usize;
+        assert!(
+            per_node.iter().all(|&count| count >= share / 2),
+            "{nodes} nodes: {per_node:?}"
+        );
+    }
+}

@@ -2,24 +2,18 @@
 //! the same commit, save each source's health, print a line per source. Exits 1 when any
 //! source failed, after finishing the others.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use earful_collect::{Engine, EngineOptions, PollReport, SourceBatch, SourceHealth};
+use earful_collect::{Engine, EngineOptions, PollReport, SourceBatch};
 use earful_enrich::Enricher;
-use earful_index::{Batch, MentionIndex};
-use earful_store::Store;
-use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 use crate::commands::{UsageError, EXIT_FAILURE};
+use crate::daemon::pipeline::{self, BATCH_CHANNEL_CAPACITY};
 use crate::settings;
-
-/// Poll batches waiting for enrichment before the collectors wait (a slow index slows them).
-const BATCH_CHANNEL_CAPACITY: usize = 16;
 
 /// `earful collect`.
 #[derive(Debug, Args)]
@@ -39,18 +33,12 @@ pub fn run(config_path: Option<&Path>, args: CollectArgs) -> anyhow::Result<Exit
     }
     let config = settings::load(config_path)?;
     let enricher = Enricher::from_config(&config)?;
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create `{}`", config.data_dir.display()))?;
-    let index_dir = config.data_dir.join("index");
-    let index = MentionIndex::open(&index_dir, settings::index_options(&config.index))
-        .with_context(|| format!("cannot open the index in `{}`", index_dir.display()))?;
-    let committed = index
-        .commit_payload()
-        .context("cannot read the committed cursors")?
-        .cursors;
-    let store_path = config.data_dir.join("state.sqlite");
-    let store = Store::open(&store_path)?;
-    let health = load_health(&store)?;
+    let pipeline::DataDir {
+        index,
+        committed,
+        store,
+        health,
+    } = pipeline::open_data(&config)?;
     let mut engine = Engine::new(
         &config,
         EngineOptions::from_config(&config.collect),
@@ -66,30 +54,10 @@ pub fn run(config_path: Option<&Path>, args: CollectArgs) -> anyhow::Result<Exit
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let (sender, mut receiver) = mpsc::channel::<SourceBatch>(BATCH_CHANNEL_CAPACITY);
-    // Enrichment is CPU work: it runs on its own thread, fed by the bounded channel, and
-    // hands each poll's mentions to the writer with that poll's cursor.
-    let index_stage = std::thread::Builder::new()
-        .name("earful-enrich".into())
-        .spawn({
-            let writer = writer.clone();
-            move || -> anyhow::Result<()> {
-                while let Some(batch) = receiver.blocking_recv() {
-                    let now = OffsetDateTime::now_utc();
-                    let mentions = batch
-                        .mentions
-                        .into_iter()
-                        .map(|input| enricher.enrich_bound(input, now, &batch.bound_watches))
-                        .collect();
-                    writer.send(Batch {
-                        mentions,
-                        cursors: BTreeMap::from([(batch.source, batch.cursor)]),
-                    })?;
-                }
-                Ok(())
-            }
-        })
-        .context("cannot start the enrichment thread")?;
+    let (sender, receiver) = mpsc::channel::<SourceBatch>(BATCH_CHANNEL_CAPACITY);
+    let index_stage =
+        pipeline::spawn_enrich_stage(pipeline::fixed_enricher(enricher), receiver, writer.clone())
+            .context("cannot start the enrichment thread")?;
     let reports = runtime.block_on(engine.poll_all(&sender));
     drop(sender);
     let staged = index_stage
@@ -99,16 +67,11 @@ pub fn run(config_path: Option<&Path>, args: CollectArgs) -> anyhow::Result<Exit
     let commit = writer.shutdown().context("the final index commit failed")?;
 
     // Health is saved after the commit, so it never claims items the index does not hold.
-    let records = reports
-        .iter()
-        .map(|report| serde_json::to_value(&report.health))
-        .collect::<Result<Vec<_>, _>>()?;
-    store.put_source_health_all(
+    pipeline::save_health(
+        &store,
         reports
             .iter()
-            .zip(&records)
-            .map(|(report, record)| (report.source.as_str(), report.kind.as_str(), record)),
-        OffsetDateTime::now_utc(),
+            .map(|report| (report.source.as_str(), report.kind, &report.health)),
     )?;
     // Searches and alerts see what the final commit holds (DESIGN.md invariant 2).
     index.reload().context("cannot reload the index")?;
@@ -120,21 +83,6 @@ pub fn run(config_path: Option<&Path>, args: CollectArgs) -> anyhow::Result<Exit
     } else {
         Ok(ExitCode::SUCCESS)
     }
-}
-
-fn load_health(store: &Store) -> anyhow::Result<BTreeMap<String, SourceHealth>> {
-    let mut health = BTreeMap::new();
-    for row in store.all_source_health()? {
-        match serde_json::from_value::<SourceHealth>(row.record) {
-            Ok(record) => {
-                health.insert(row.source, record);
-            }
-            Err(error) => {
-                tracing::warn!(source = %row.source, %error, "stored health unreadable; starting afresh");
-            }
-        }
-    }
-    Ok(health)
 }
 
 fn print_summary(reports: &[PollReport], indexed: u64) {

@@ -6,6 +6,7 @@ pub mod collect;
 pub mod config_check;
 pub mod detect;
 pub mod ingest;
+pub mod run;
 pub mod score;
 pub mod search;
 pub mod sources;

@@ -1,5 +1,6 @@
 //! Alerts and silences: `GET /api/v1/alerts`, `GET /api/v1/alerts/{id}`,
-//! `POST /api/v1/alerts/{id}/ack` (admin), `GET` and `POST /api/v1/silences` (admin).
+//! `POST /api/v1/alerts/{id}/ack` (admin), `GET` and `POST /api/v1/silences` (admin),
+//! `DELETE /api/v1/silences/{id}` (admin).
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -131,6 +132,7 @@ pub struct NewSilence {
 #[utoipa::path(
     get,
     path = "/api/v1/alerts",
+    operation_id = "list_alerts",
     tag = "alerts",
     params(AlertParams),
     responses(
@@ -154,6 +156,7 @@ pub(crate) async fn list(
 #[utoipa::path(
     get,
     path = "/api/v1/alerts/{id}",
+    operation_id = "get_alert",
     tag = "alerts",
     params(("id" = String, Path, description = "The alert id")),
     responses(
@@ -197,6 +200,7 @@ pub(crate) async fn acknowledge_as(
 #[utoipa::path(
     post,
     path = "/api/v1/alerts/{id}/ack",
+    operation_id = "acknowledge_alert",
     tag = "alerts",
     params(("id" = String, Path, description = "The alert id")),
     security(("bearer" = [])),
@@ -218,6 +222,7 @@ pub(crate) async fn acknowledge(
 #[utoipa::path(
     get,
     path = "/api/v1/silences",
+    operation_id = "list_silences",
     tag = "alerts",
     responses((status = 200, description = "Active silences", body = Vec<SilenceView>))
 )]
@@ -237,7 +242,8 @@ pub(crate) async fn silence_as(
     caller: &Caller,
 ) -> Result<SilenceView, ApiError> {
     let watch = silence.watch.trim().to_string();
-    if !state.watches().is_empty() && !state.watches().iter().any(|known| known.name == watch) {
+    let live = state.live();
+    if !live.watches().is_empty() && !live.watches().iter().any(|known| known.name == watch) {
         return Err(ApiError::BadRequest(format!(
             "field `watch`: no watch is named `{watch}`"
         )));
@@ -272,6 +278,7 @@ pub(crate) async fn silence_as(
 #[utoipa::path(
     post,
     path = "/api/v1/silences",
+    operation_id = "add_silence",
     tag = "alerts",
     request_body = NewSilence,
     security(("bearer" = [])),
@@ -290,4 +297,39 @@ pub(crate) async fn add_silence(
         StatusCode::CREATED,
         Json(silence_as(&state, silence, &caller).await?),
     ))
+}
+
+/// Ends a silence now (admin): the watch's alerts notify again from the next evaluation.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/silences/{id}",
+    operation_id = "end_silence",
+    tag = "alerts",
+    params(("id" = i64, Path, description = "The silence's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The silence is over"),
+        (status = 400, description = "The id is not a number", body = ErrorBody),
+        (status = 403, description = "The token is not an admin token", body = ErrorBody),
+        (status = 404, description = "No silence with that id is in force", body = ErrorBody),
+    )
+)]
+pub(crate) async fn end_silence(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id: i64 = id.parse().map_err(|_| {
+        ApiError::BadRequest(format!("path: `{id}` is not a silence id (a whole number)"))
+    })?;
+    let now = OffsetDateTime::now_utc();
+    let ended = state
+        .with_store(move |store| store.end_silence(id, now))
+        .await?;
+    if ended {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!(
+            "no silence with id {id} is in force"
+        )))
+    }
 }

@@ -65,6 +65,7 @@ pub struct ExplainedMention {
 #[utoipa::path(
     get,
     path = "/api/v1/mentions",
+    operation_id = "search_mentions",
     tag = "mentions",
     params(FilterParams, PageParams),
     responses(
@@ -91,14 +92,19 @@ pub(crate) async fn search(
 
 /// The explanation of a mention's score, from the analyzer that scored it.
 pub(crate) fn explain(state: &ApiState, mention: &Mention) -> Option<Explanation> {
-    (mention.sentiment.label != Label::Unscored)
-        .then(|| state.analyzer().score_explained(&mention.full_text()))
+    (mention.sentiment.label != Label::Unscored).then(|| {
+        state
+            .live()
+            .analyzer()
+            .score_explained(&mention.full_text())
+    })
 }
 
 /// One mention by id, with the explanation of its sentiment.
 #[utoipa::path(
     get,
     path = "/api/v1/mentions/{id}",
+    operation_id = "get_mention",
     tag = "mentions",
     params(("id" = String, Path, description = "The mention id, such as `hackernews:41234567`")),
     responses(

@@ -64,12 +64,14 @@ pub struct Probe {
 #[utoipa::path(
     get,
     path = "/api/v1/watches",
+    operation_id = "list_watches",
     tag = "config",
     responses((status = 200, description = "The watches", body = Vec<WatchInfo>))
 )]
 pub(crate) async fn watches(State(state): State<ApiState>) -> Json<Vec<WatchInfo>> {
     Json(
         state
+            .live()
             .watches()
             .iter()
             .map(|watch| WatchInfo {
@@ -102,7 +104,7 @@ pub(crate) async fn source_infos(state: &ApiState) -> Result<Vec<SourceInfo>, Ap
 
 /// The configured sources with what the index holds from each.
 async fn indexed_source_infos(state: &ApiState) -> Result<Vec<SourceInfo>, ApiError> {
-    let sources: Vec<SourceConfig> = state.sources().to_vec();
+    let sources: Vec<SourceConfig> = state.live().sources().to_vec();
     state
         .with_index(move |index| {
             let everything = MentionQuery::parse("")?;
@@ -152,6 +154,7 @@ async fn indexed_source_infos(state: &ApiState) -> Result<Vec<SourceInfo>, ApiEr
 #[utoipa::path(
     get,
     path = "/api/v1/sources",
+    operation_id = "list_sources",
     tag = "config",
     responses((status = 200, description = "The sources", body = Vec<SourceInfo>))
 )]
@@ -165,6 +168,7 @@ pub(crate) async fn sources(
 #[utoipa::path(
     get,
     path = "/healthz",
+    operation_id = "healthz",
     tag = "probes",
     responses((status = 200, description = "Alive", body = Probe))
 )]
@@ -179,6 +183,7 @@ pub(crate) async fn healthz() -> Json<Probe> {
 #[utoipa::path(
     get,
     path = "/readyz",
+    operation_id = "readyz",
     tag = "probes",
     responses(
         (status = 200, description = "Ready", body = Probe),
@@ -217,6 +222,7 @@ pub(crate) async fn readyz(State(state): State<ApiState>) -> (StatusCode, Json<P
 #[utoipa::path(
     get,
     path = "/api/v1/openapi.json",
+    operation_id = "openapi_document",
     tag = "config",
     responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = Object))
 )]

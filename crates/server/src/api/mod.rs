@@ -34,6 +34,7 @@ pub(crate) fn admin_routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
         .routes(routes!(alerts::acknowledge))
         .routes(routes!(alerts::add_silence))
+        .routes(routes!(alerts::end_silence))
 }
 
 /// `/healthz` and `/readyz`: open to all, so probes need no token.

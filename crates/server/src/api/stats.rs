@@ -77,6 +77,7 @@ pub(crate) fn parse_interval(raw: &Option<String>) -> Result<std::time::Duration
 #[utoipa::path(
     get,
     path = "/api/v1/stats/timeline",
+    operation_id = "timeline",
     tag = "stats",
     params(FilterParams, TimelineParams),
     responses(
@@ -93,7 +94,14 @@ pub(crate) async fn timeline(
     let interval = parse_interval(&params.interval)?;
     let buckets = state
         .with_index(move |index| index.timeline(&query, &filters, interval))
-        .await?;
+        .await
+        .map_err(|error| match error {
+            // The only request the timeline refuses is too many buckets: say which knobs.
+            ApiError::BadRequest(problem) => ApiError::BadRequest(format!(
+                "parameters `interval`, `since` and `until`: {problem}"
+            )),
+            other => other,
+        })?;
     Ok(Json(Timeline {
         interval_seconds: interval.as_secs(),
         buckets,
@@ -104,6 +112,7 @@ pub(crate) async fn timeline(
 #[utoipa::path(
     get,
     path = "/api/v1/stats/top",
+    operation_id = "top_values",
     tag = "stats",
     params(FilterParams, TopParams),
     responses(

@@ -73,6 +73,8 @@ pub(crate) struct Tick {
 pub(crate) struct Marker {
     pub x: String,
     pub title: String,
+    /// The alert's page.
+    pub href: String,
 }
 
 /// A drawn chart.
@@ -103,11 +105,11 @@ fn interval_name(interval: Duration) -> String {
 }
 
 /// Draws `buckets` (in time order, all of the same `interval`), with a marker at each of
-/// `markers` (a time and its tooltip) that falls within them.
+/// `markers` (a time, its tooltip and the page it links to) that falls within them.
 pub(crate) fn draw(
     buckets: &[TimelineBucket],
     interval: Duration,
-    markers: &[(OffsetDateTime, String)],
+    markers: &[(OffsetDateTime, String, String)],
 ) -> Chart {
     let largest = buckets.iter().map(|bucket| bucket.total).max().unwrap_or(0);
     let plot_height = HEIGHT - AXIS;
@@ -157,11 +159,12 @@ pub(crate) fn draw(
             let span = interval.as_secs_f64() * buckets.len() as f64;
             markers
                 .iter()
-                .filter_map(|(at, title)| {
+                .filter_map(|(at, title, href)| {
                     let offset = (*at - first.start).as_seconds_f64();
                     (0.0..span).contains(&offset).then(|| Marker {
                         x: number(offset / span * WIDTH),
                         title: title.clone(),
+                        href: href.clone(),
                     })
                 })
                 .collect()
@@ -240,12 +243,21 @@ mod tests {
             ],
             Duration::from_secs(3_600),
             &[
-                (datetime!(2026-11-22 11:30 UTC), "alert".to_string()),
-                (datetime!(2026-11-22 13:00 UTC), "after".to_string()),
+                (
+                    datetime!(2026-11-22 11:30 UTC),
+                    "alert".to_string(),
+                    "/alerts/al_1".to_string(),
+                ),
+                (
+                    datetime!(2026-11-22 13:00 UTC),
+                    "after".to_string(),
+                    "/alerts/al_2".to_string(),
+                ),
             ],
         );
         assert_eq!(chart.markers.len(), 1);
         assert_eq!(chart.markers[0].x, "360.0");
+        assert_eq!(chart.markers[0].href, "/alerts/al_1");
         assert_eq!(chart.largest, 4);
         assert_eq!(chart.bars.len(), 4);
         // The tallest bucket fills the plot: 3 negative + 1 positive = 142 px.

@@ -16,7 +16,6 @@ use crate::api::params::{FilterParams, PageParams};
 use crate::error::ApiError;
 use crate::state::ApiState;
 
-/// The columns, as `earful export --format csv` writes them.
 /// Rows per chunk sent to the client.
 const ROWS_PER_CHUNK: usize = 200;
 /// Chunks waiting for the client, at most.

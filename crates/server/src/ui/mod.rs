@@ -1,5 +1,6 @@
 //! The web pages: search with filters, chart and results (`/`), the CSV export of a search
-//! (`/export.csv`), source health (`/sources`) and the token login. Server-rendered with askama,
+//! (`/export.csv`), the alerts (`/alerts`, and `/alerts/{id}` with one alert's evidence), source
+//! health (`/sources`) and the token login. Server-rendered with askama,
 //! which escapes every value it prints: mention text is attacker-controlled. No script, and
 //! nothing fetched from elsewhere.
 
@@ -15,7 +16,7 @@ use axum::routing::get;
 use axum::{Form, Router};
 use earful_core::time::format_timestamp;
 use earful_core::{Label, Mention, MentionQuery};
-use earful_index::{Filters, SearchRequest, Sort};
+use earful_index::{Filters, SearchRequest, Sort, TopField};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -23,7 +24,7 @@ use crate::api::params::{present, search_request, FilterParams, PageParams};
 use crate::api::source_infos;
 use crate::auth::TOKEN_COOKIE;
 use crate::error::ApiError;
-use crate::state::ApiState;
+use crate::state::{ApiState, LiveConfig};
 
 use chart::Chart;
 
@@ -40,6 +41,7 @@ pub(crate) fn read_routes() -> Router<ApiState> {
         .route("/sources", get(sources_page))
         .route("/export.csv", get(export::export_csv))
         .route("/alerts", get(alerts::alerts_page))
+        .route("/alerts/{id}", get(alerts::alert_page))
 }
 
 /// Forms that change state: admin only.
@@ -83,6 +85,31 @@ pub(crate) fn render(status: StatusCode, page: &impl Template) -> Response {
         }
         Err(error) => ApiError::internal(format!("template: {error}")).into_response(),
     }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage {
+    title: String,
+    message: String,
+    login: bool,
+}
+
+/// An error as a page, for a browser.
+pub(crate) fn message(state: &ApiState, error: ApiError) -> Response {
+    let status = error.status();
+    if status.is_server_error() {
+        // Logged by the conversion; the page says only what the client may know.
+        let _ = error.clone().into_response();
+    }
+    render(
+        status,
+        &MessagePage {
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            message: error.to_string(),
+            login: state.live().auth().has_tokens(),
+        },
+    )
 }
 
 /// An option of a `<select>`.
@@ -138,7 +165,7 @@ struct HitView {
     tokens: Vec<TokenView>,
 }
 
-fn safe_link(url: Option<&str>) -> Option<String> {
+pub(crate) fn safe_link(url: Option<&str>) -> Option<String> {
     let url = url?.trim();
     let lower = url.to_ascii_lowercase();
     (lower.starts_with("https://") || lower.starts_with("http://")).then(|| url.to_string())
@@ -203,6 +230,7 @@ struct FormValues {
     lang: String,
     since: String,
     until: String,
+    min_reach: String,
 }
 
 #[derive(Template)]
@@ -211,6 +239,8 @@ struct SearchPage {
     form: FormValues,
     watches: Vec<Choice>,
     sources: Vec<Choice>,
+    feeds: Vec<Choice>,
+    languages: Vec<String>,
     labels: Vec<Choice>,
     sorts: Vec<Choice>,
     error: Option<String>,
@@ -255,31 +285,35 @@ async fn search_page(
     Query(filters): Query<FilterParams>,
     Query(page): Query<PageParams>,
 ) -> Response {
-    let mut known_sources: Vec<String> = state
-        .sources()
-        .iter()
-        .map(|source| source.kind.as_str().to_string())
-        .collect();
-    known_sources.sort();
-    known_sources.dedup();
+    // One config for the whole page, even if the server is reconfigured meanwhile.
+    let live = state.live();
+    let known = match known_values(&state, &live).await {
+        Ok(known) => known,
+        Err(error) => return error.into_response(),
+    };
     let mut view = SearchPage {
         form: FormValues {
             q: filters.q.clone().unwrap_or_default(),
             lang: filters.lang.clone().unwrap_or_default(),
             since: filters.since.clone().unwrap_or_default(),
             until: filters.until.clone().unwrap_or_default(),
+            min_reach: filters.min_reach.clone().unwrap_or_default(),
         },
         watches: choices(
-            state
-                .watches()
+            live.watches()
                 .iter()
                 .map(|watch| (watch.name.clone(), watch.name.clone())),
             present(&filters.watch),
         ),
         sources: choices(
-            known_sources.into_iter().map(|kind| (kind.clone(), kind)),
+            known.sources.into_iter().map(|kind| (kind.clone(), kind)),
             present(&filters.source),
         ),
+        feeds: choices(
+            known.feeds.into_iter().map(|feed| (feed.clone(), feed)),
+            present(&filters.feed),
+        ),
+        languages: known.languages,
         labels: choices(
             Label::ALL
                 .into_iter()
@@ -299,7 +333,7 @@ async fn search_page(
         next_link: None,
         first_link: None,
         export_link: format!("/export.csv?{}", search_query(&filters, &page, None)),
-        login: state.auth().has_tokens(),
+        login: live.auth().has_tokens(),
     };
     let request = match search_request(&filters, &page, OffsetDateTime::now_utc()) {
         Ok(request) => request,
@@ -336,6 +370,55 @@ async fn search_page(
     render(StatusCode::OK, &view)
 }
 
+/// The values the search form offers: the configured source kinds and names, and those the
+/// index holds (sources removed from the config still have mentions), and the languages.
+#[derive(Debug, Default)]
+struct KnownValues {
+    sources: Vec<String>,
+    feeds: Vec<String>,
+    languages: Vec<String>,
+}
+
+/// Most values of one kind offered in the form.
+const OFFERED_VALUES: usize = 100;
+
+async fn known_values(state: &ApiState, live: &LiveConfig) -> Result<KnownValues, ApiError> {
+    let mut known = KnownValues {
+        sources: live
+            .sources()
+            .iter()
+            .map(|source| source.kind.as_str().to_string())
+            .collect(),
+        feeds: live
+            .sources()
+            .iter()
+            .map(|source| source.name.clone())
+            .collect(),
+        languages: Vec::new(),
+    };
+    let indexed = state
+        .with_index(|index| {
+            let everything = MentionQuery::parse("")?;
+            let top = |field| index.top(&everything, &Filters::default(), field, OFFERED_VALUES);
+            Ok((
+                top(TopField::Source)?,
+                top(TopField::Feed)?,
+                top(TopField::Lang)?,
+            ))
+        })
+        .await?;
+    let names = |values: Vec<(String, u64)>| values.into_iter().map(|(value, _)| value);
+    known.sources.extend(names(indexed.0));
+    known.feeds.extend(names(indexed.1));
+    known.languages.extend(names(indexed.2));
+    for values in [&mut known.sources, &mut known.feeds, &mut known.languages] {
+        values.retain(|value| !value.is_empty());
+        values.sort();
+        values.dedup();
+    }
+    Ok(known)
+}
+
 fn error_view(mut view: SearchPage, error: ApiError) -> Response {
     let status = error.status();
     if status.is_server_error() {
@@ -363,7 +446,7 @@ async fn draw_chart(state: &ApiState, request: SearchRequest) -> Result<Option<C
                     alert.state,
                     format_timestamp(alert.episode_start)
                 );
-                (alert.episode_start, title)
+                (alert.episode_start, title, format!("/alerts/{}", alert.id))
             })
             .collect()
     } else {
@@ -476,6 +559,19 @@ fn health_summary(health: &serde_json::Value) -> String {
     parts.join(" · ")
 }
 
+/// The state column: a broken source reads differently from a quiet one at a glance.
+fn source_status(enabled: bool, indexed: u64, health: Option<&serde_json::Value>) -> &'static str {
+    let state = health.and_then(|health| health["state"].as_str());
+    match (enabled, state, indexed) {
+        (false, _, _) => "disabled",
+        (true, Some("failing" | "backing_off"), _) => "source broken",
+        (true, None | Some("new"), 0) => "not polled yet, no mentions",
+        (true, None | Some("new"), _) => "not polled yet, mentions indexed",
+        (true, _, 0) => "working, no mentions indexed",
+        (true, _, _) => "working, mentions indexed",
+    }
+}
+
 async fn sources_page(State(state): State<ApiState>) -> Response {
     let infos = match source_infos(&state).await {
         Ok(infos) => infos,
@@ -488,11 +584,7 @@ async fn sources_page(State(state): State<ApiState>) -> Response {
             unhealthy: info.health.as_ref().is_some_and(|health| {
                 matches!(health["state"].as_str(), Some("failing" | "backing_off"))
             }),
-            status: match (info.enabled, info.indexed) {
-                (false, _) => "disabled",
-                (true, 0) => "no mentions indexed",
-                (true, _) => "mentions indexed",
-            },
+            status: source_status(info.enabled, info.indexed, info.health.as_ref()),
             name: info.name,
             kind: info.kind,
             enabled: info.enabled,
@@ -509,7 +601,7 @@ async fn sources_page(State(state): State<ApiState>) -> Response {
         StatusCode::OK,
         &SourcesPage {
             rows,
-            login: state.auth().has_tokens(),
+            login: state.live().auth().has_tokens(),
         },
     )
 }
@@ -545,7 +637,7 @@ fn is_cookie_safe(token: &str) -> bool {
 
 async fn login(State(state): State<ApiState>, Form(form): Form<LoginForm>) -> Response {
     let token = form.token.trim();
-    if !state.auth().knows(token) || !is_cookie_safe(token) {
+    if !state.live().auth().knows(token) || !is_cookie_safe(token) {
         return render(
             StatusCode::UNAUTHORIZED,
             &LoginPage {
@@ -607,6 +699,60 @@ mod tests {
             ),
             "q=acme+%26+%22co%22&label=negative&sort=oldest&cursor=abc"
         );
+    }
+
+    #[test]
+    fn a_broken_source_is_told_from_a_quiet_one() {
+        let ok = serde_json::json!({"state": "ok"});
+        let failing = serde_json::json!({"state": "failing"});
+        let backing_off = serde_json::json!({"state": "backing_off"});
+        assert_eq!(
+            source_status(true, 0, Some(&ok)),
+            "working, no mentions indexed"
+        );
+        assert_eq!(
+            source_status(true, 9, Some(&ok)),
+            "working, mentions indexed"
+        );
+        assert_eq!(source_status(true, 0, Some(&failing)), "source broken");
+        assert_eq!(source_status(true, 9, Some(&backing_off)), "source broken");
+        assert_eq!(source_status(true, 0, None), "not polled yet, no mentions");
+        assert_eq!(
+            source_status(true, 3, None),
+            "not polled yet, mentions indexed"
+        );
+        assert_eq!(source_status(false, 0, Some(&failing)), "disabled");
+    }
+
+    /// Pages fetch nothing from elsewhere: no absolute or protocol-relative URL in a template
+    /// or the style sheet (the SVG namespace is a name, never fetched).
+    #[test]
+    fn templates_reference_nothing_outside_the_server() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(root.join("templates"))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        files.push(root.join("assets/earful.css"));
+        assert!(files.len() > 5, "{files:?}");
+        for file in files {
+            let text = std::fs::read_to_string(&file)
+                .unwrap()
+                .replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+            // Only the index's snippet, escaped there with the matches marked, is printed raw.
+            let raw = text.matches("|safe").count();
+            let snippet = text.matches("{{ hit.snippet_html|safe }}").count();
+            assert_eq!(raw, snippet, "{} prints a value unescaped", file.display());
+            for needle in [
+                "http://", "https://", "=\"//", "='//", "url(", "@import", "<script",
+            ] {
+                assert!(
+                    !text.contains(needle),
+                    "{} contains `{needle}`",
+                    file.display()
+                );
+            }
+        }
     }
 
     #[test]

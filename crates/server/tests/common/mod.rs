@@ -21,6 +21,7 @@ pub const READ_TOKEN: &str = "read-token-0123456789";
 pub const ADMIN_TOKEN: &str = "admin-token-0123456789";
 pub const ALERT_ID: &str = "al_3f1c0e2b9d8a7c61";
 pub const XSS_ID: &str = "feed:xss";
+pub const FORMULA_ID: &str = "feed:formula";
 
 /// The config the fixture's mentions were enriched with.
 pub const CONFIG: &str = r#"version = 1
@@ -106,6 +107,17 @@ fn inputs() -> Vec<serde_json::Value> {
         "title": "Acme &lt;img src=x onerror=alert(2)&gt;",
         "text": "Acme support is &lt;script&gt;alert(1)&lt;/script&gt; awful &amp; slow",
         "published_at": "2026-11-21T20:30:00Z",
+    }));
+    // Spreadsheet formulas in attacker-controlled cells, for the CSV export.
+    inputs.push(serde_json::json!({
+        "id": FORMULA_ID,
+        "source": "feed",
+        "feed": "acme-blog",
+        "url": "https://acme.example/formula",
+        "author": "@mallory",
+        "title": "+cmd|' /C calc'!A0",
+        "text": "=HYPERLINK(\"https://evil.example\",\"Acme refund\") terrible",
+        "published_at": "2026-11-21T20:40:00Z",
     }));
     inputs
 }
