@@ -13,7 +13,7 @@ use async_nats::jetstream::kv;
 use async_nats::jetstream::message::PublishMessage;
 use bytes::Bytes;
 use earful_collect::{Engine, EngineOptions, SourceBatch, SourceHealth};
-use earful_core::config::Config;
+use earful_core::config::{Config, SourceKind};
 use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, watch};
 
@@ -24,6 +24,9 @@ use crate::wire::{WireMention, WIRE_VERSION};
 /// Poll batches waiting to be published before the engine waits: a slow or absent NATS slows
 /// collection, it never grows memory.
 const BATCH_CHANNEL_CAPACITY: usize = 4;
+
+/// The longest sleep between looks at the schedule (no source due, say).
+const LONGEST_WAIT: Duration = Duration::from_secs(3_600);
 
 /// The longest pause between retries of a failed publish or cursor save.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
@@ -223,6 +226,86 @@ impl Collector {
             tracing::warn!(source, failed = tally.failed.len(), %error, "publishes not acknowledged; retrying");
         }
         tally.failed
+    }
+
+    /// Runs `engine` like [`Collector::run`], and after each round of polls whose batches
+    /// are all published and their cursors saved, hands every source's health to
+    /// `round_done` (the role saves it to `state.sqlite`, as the single process does after a
+    /// commit). A round cut short by `shutdown` is not reported: its cursors are not saved.
+    pub async fn run_with_health(
+        &self,
+        engine: &mut Engine,
+        shutdown: impl std::future::Future<Output = ()>,
+        mut round_done: impl FnMut(Vec<(String, SourceKind, SourceHealth)>),
+    ) -> Result<(), ClusterError> {
+        let (stop_sender, mut stop) = watch::channel(false);
+        let mut stopped = stop.clone();
+        let (sender, mut receiver) = mpsc::channel(BATCH_CHANNEL_CAPACITY);
+        let work = async move {
+            loop {
+                let now = time::OffsetDateTime::now_utc();
+                let wait = match engine.next_due() {
+                    Some(due) if due > now => Duration::try_from(due - now).unwrap_or(LONGEST_WAIT),
+                    Some(_) => Duration::ZERO,
+                    None => LONGEST_WAIT,
+                }
+                .min(LONGEST_WAIT);
+                tokio::select! {
+                    _ = stopped.wait_for(|stopped| *stopped) => return Ok(()),
+                    () = tokio::time::sleep(wait) => {}
+                }
+                let completed = {
+                    // Publish while the round polls (its batches wait in a bounded channel),
+                    // then what it left in the channel once it is done.
+                    let poll = engine.poll_due(&sender);
+                    tokio::pin!(poll);
+                    let mut polled = false;
+                    loop {
+                        let batch = tokio::select! {
+                            _ = stopped.wait_for(|stopped| *stopped) => break false,
+                            _ = &mut poll, if !polled => {
+                                polled = true;
+                                None
+                            }
+                            batch = receiver.recv() => batch,
+                        };
+                        match batch {
+                            Some(batch) => {
+                                let published = self.publish_batch(&batch, &mut stop).await;
+                                if !published {
+                                    break false;
+                                }
+                            }
+                            None if polled => {
+                                let mut finished = true;
+                                while let Ok(batch) = receiver.try_recv() {
+                                    if !self.publish_batch(&batch, &mut stop).await {
+                                        finished = false;
+                                        break;
+                                    }
+                                }
+                                break finished;
+                            }
+                            None => {}
+                        }
+                    }
+                };
+                if !completed {
+                    return Ok(());
+                }
+                round_done(engine.health());
+            }
+        };
+        let signal = async move {
+            shutdown.await;
+            let _ = stop_sender.send(true);
+            // Keep the sender alive so the others see `true`, not a closed channel.
+            std::future::pending::<()>().await;
+        };
+        tokio::select! {
+            result = work => result,
+            () = signal => Ok(()),
+        }
     }
 
     /// Runs `engine` and publishes what it collects until `shutdown` completes.

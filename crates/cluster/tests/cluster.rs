@@ -851,3 +851,64 @@ async fn a_restarted_nats_server_loses_nothing_and_both_sides_reconnect() {
     assert_eq!(ids.len(), BATCHES * PER_BATCH);
     assert_eq!(index.num_docs(), (BATCHES * PER_BATCH) as u64);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_consumer_takes_on_a_changed_max_ack_pending_and_ack_wait() {
+    let nats = NatsServer::start();
+    let first = ClusterConnection::connect(&load_cluster(&nats.url()), "indexer", Arc::default())
+        .await
+        .unwrap();
+    let stream = first.ensure_stream().await.unwrap();
+    let mut consumer = first
+        .ensure_consumer(&stream, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let before = consumer.info().await.unwrap().config.clone();
+    assert_eq!(before.max_ack_pending, 500);
+    assert_eq!(before.ack_wait, Duration::from_secs(30));
+
+    // The next start has another config: the same durable consumer is edited, not refused.
+    let changed = ClusterConfig {
+        max_ack_pending: 1_234,
+        ..load_cluster(&nats.url())
+    };
+    let second = ClusterConnection::connect(&changed, "indexer", Arc::default())
+        .await
+        .unwrap();
+    let stream = second.ensure_stream().await.unwrap();
+    let mut consumer = second
+        .ensure_consumer(&stream, Duration::from_secs(45))
+        .await
+        .unwrap();
+    let after = consumer.info().await.unwrap().config.clone();
+    assert_eq!(after.max_ack_pending, 1_234);
+    assert_eq!(after.ack_wait, Duration::from_secs(45));
+    assert_eq!(after.durable_name, before.durable_name);
+    assert_eq!(after.filter_subject, before.filter_subject);
+
+    // Unchanged settings leave it as it is.
+    let mut again = second
+        .ensure_consumer(&stream, Duration::from_secs(45))
+        .await
+        .unwrap();
+    assert_eq!(again.info().await.unwrap().config.max_ack_pending, 1_234);
+}
+
+#[test]
+fn the_full_example_config_documents_a_valid_cluster_section() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/examples/full.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("\n[cluster]\n"),
+        "no [cluster] in {}",
+        path.display()
+    );
+    let config =
+        Config::parse(&text, "full.toml", |_| None).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(config.cluster.node, "collector-0");
+    assert_eq!(config.cluster.nats, "nats://127.0.0.1:4222");
+    assert_eq!(config.cluster.nodes, Some(3));
+    // Hash assignment over three nodes: this node polls some of the sources, not all.
+    let assigned = assigned_config(&config);
+    assert!(assigned.sources.len() < config.sources.len());
+}

@@ -18,7 +18,8 @@ use time::OffsetDateTime;
 
 use crate::mention::Mention;
 use crate::text::{
-    analyze, analyze_with_positions, keyword_analyzer, text_analyzer, MAX_TOKEN_BYTES,
+    analyze, analyze_with_positions, cached_text_analyzer, keyword_analyzer, text_analyzer,
+    MAX_TOKEN_BYTES,
 };
 
 /// The fields a query can name, and how each is matched.
@@ -564,9 +565,11 @@ fn parse_number(field: Field, raw: &str) -> Result<u64, CompileError> {
 }
 
 thread_local! {
-    /// The analyzers [`MatchTarget::new`] runs, built once per thread instead of per mention.
+    /// The analyzers the matcher runs, built once per thread instead of per mention. The prose
+    /// one remembers stems ([`cached_text_analyzer`]: the same tokens as [`text_analyzer`],
+    /// at most `MAX_CACHED_STEMS` words per thread), since the words of mentions repeat.
     static MATCH_ANALYZERS: std::cell::RefCell<(TextAnalyzer, TextAnalyzer)> =
-        std::cell::RefCell::new((text_analyzer(), keyword_analyzer()));
+        std::cell::RefCell::new((cached_text_analyzer(), keyword_analyzer()));
 }
 
 /// A mention prepared for matching: its prose analyzed once, its exact fields lowercased.
@@ -658,9 +661,10 @@ impl MatchTarget {
         (keywords, numbers)
     }
 
-    /// Prepares a mention for queries whose prose terms are all in `terms`: the same answers
-    /// as [`MatchTarget::new`] for those queries, but ASCII prose is not analyzed word by
-    /// word — only the words that could stem to one of the terms are stemmed, at their
+    /// Prepares a mention for queries whose prose terms are all in `terms` (built by
+    /// [`ProseTerms::of`] over them): the same answers as [`MatchTarget::new`] for those
+    /// queries, but the exact fields are only prepared when one of them names one, and ASCII
+    /// prose is not analyzed word by word — only the words that could stem to one of the terms are stemmed, at their
     /// positions (a phrase only ever compares tokens with its own terms). Other text is
     /// analyzed in full.
     pub fn for_terms(mention: &Mention, terms: &ProseTerms) -> MatchTarget {
@@ -670,7 +674,11 @@ impl MatchTarget {
         }
         MATCH_ANALYZERS.with(|analyzers| {
             let (prose, keyword) = &mut *analyzers.borrow_mut();
-            let (keywords, numbers) = MatchTarget::exact_fields(mention, keyword);
+            let (keywords, numbers) = if terms.exact_fields {
+                MatchTarget::exact_fields(mention, keyword)
+            } else {
+                (BTreeMap::new(), BTreeMap::new())
+            };
             let mut target = MatchTarget {
                 keywords,
                 numbers,
@@ -804,6 +812,9 @@ impl NeededTerm {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProseTerms {
     terms: Vec<NeededTerm>,
+    /// Whether some query names an exact or numeric field (a value, a range, `field:*`): only
+    /// then does a target need them, lowercased (most watches are prose only).
+    exact_fields: bool,
 }
 
 impl ProseTerms {
@@ -841,12 +852,11 @@ impl ProseTerms {
                     self.collect(child);
                 }
             }
-            Node::All
-            | Node::Nothing
-            | Node::Keyword { .. }
-            | Node::NumberRange { .. }
-            | Node::TimeRange { .. }
-            | Node::Exists { .. } => {}
+            Node::Keyword { .. } | Node::NumberRange { .. } => self.exact_fields = true,
+            Node::Exists { field } => {
+                self.exact_fields |= matches!(field.kind(), FieldKind::Keyword | FieldKind::Number);
+            }
+            Node::All | Node::Nothing | Node::TimeRange { .. } => {}
         }
     }
 
@@ -919,9 +929,14 @@ fn needed_terms(node: &Node) -> Option<Vec<NeededTerm>> {
                 // Any one required clause's needs are the whole node's.
                 return must.iter().find_map(needed_terms);
             }
-            let mut union = Vec::new();
+            let mut union: Vec<NeededTerm> = Vec::new();
             for clause in should {
-                union.extend(needed_terms(clause)?);
+                for needed in needed_terms(clause)? {
+                    // `"acme corp" OR acme` needs `acme` once: each term costs a scan of the text.
+                    if !union.contains(&needed) {
+                        union.push(needed);
+                    }
+                }
             }
             Some(union)
         }
@@ -1213,6 +1228,67 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// The matcher's cached analyzer prepares exactly the target the reference chain does,
+        /// and every query answers the same, on any text (one small cache across cases, so it
+        /// starts over often and hits and misses both occur).
+        #[test]
+        fn the_cached_matcher_equals_the_uncached_one(
+            words in proptest::collection::vec(0..PREFILTER_WORDS.len(), 0..10),
+            noise in "\\PC{0,40}",
+            upper in proptest::bool::ANY,
+        ) {
+            let mut text = words.iter().map(|word| PREFILTER_WORDS[*word]).collect::<Vec<_>>().join(" ");
+            text.push(' ');
+            text.push_str(&noise);
+            if upper {
+                text = text.to_uppercase();
+            }
+            let post = mention(Some(&noise), &text);
+            CACHED.with(|cached| {
+                let (cached, keyword) = &mut *cached.borrow_mut();
+                let fast = MatchTarget::analyzed(&post, cached, keyword);
+                let reference = MatchTarget::analyzed(&post, &mut text_analyzer(), keyword);
+                prop_assert_eq!(&fast.title, &reference.title);
+                prop_assert_eq!(&fast.text, &reference.text);
+                for query in PREFILTER_QUERIES {
+                    let query = MentionQuery::parse(query).unwrap();
+                    prop_assert_eq!(query.matches(&fast), query.matches(&reference));
+                }
+                Ok(())
+            })?;
+        }
+    }
+
+    thread_local! {
+        /// A cached prose analyzer of 7 words, kept across the cases of a property test.
+        static CACHED: std::cell::RefCell<(TextAnalyzer, TextAnalyzer)> =
+            std::cell::RefCell::new((crate::text::text_analyzer_caching(7), keyword_analyzer()));
+    }
+
+    /// The same over every shipped English word, as written and in capitals, with the cache
+    /// the matcher really runs (it must give the same stems as the chain the query side uses).
+    #[test]
+    fn the_cached_matcher_equals_the_uncached_one_on_english_words() {
+        let words = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../sentiment/src/data/english_words.txt"
+        ));
+        let mut reference = text_analyzer();
+        let mut keyword = keyword_analyzer();
+        for chunk in words.lines().collect::<Vec<_>>().chunks(29) {
+            let text = chunk.join(", ");
+            for text in [text.clone(), text.to_uppercase()] {
+                let title: String = text.chars().take(40).collect();
+                let post = mention(Some(&title), &text);
+                let fast = MatchTarget::new(&post);
+                let slow = MatchTarget::analyzed(&post, &mut reference, &mut keyword);
+                assert_eq!(fast.title, slow.title, "{text:?}");
+                assert_eq!(fast.text, slow.text, "{text:?}");
+            }
+        }
+    }
+
     /// Words whose stems are not plain prefixes of them, and their neighbours.
     const PREFILTER_WORDS: &[&str] = &[
         "acme",
@@ -1287,6 +1363,9 @@ mod tests {
         "\"hop refund*\"",
         "\"the acme\" OR \"by the\"~3",
         "acme* -corp",
+        "acme -lang:de",
+        "label:* corp",
+        "source:hackernews OR happy",
     ];
 
     /// The English stemmer keeps all but at most the last two characters of a word as they are

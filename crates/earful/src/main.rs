@@ -11,6 +11,7 @@ mod settings;
 /// mimalloc rather than the system allocator: tantivy's indexing threads and enrichment make
 /// many small, short-lived allocations, and `earful ingest` spent ~7 % of its CPU in glibc's
 /// malloc and free (BENCHMARKS.md, "Ingest").
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -75,6 +76,7 @@ fn main() -> ExitCode {
     // The daemon's start, reload and stop lines are for operators; one-shot commands stay quiet.
     let default_filter = match cli.command {
         Command::Run(_) => {
+            #[cfg(feature = "mimalloc")]
             daemon::reexec_for_allocator();
             "info"
         }

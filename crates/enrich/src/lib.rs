@@ -78,11 +78,10 @@ impl Enricher {
     /// Completes a mention. `now` stands in for a missing `collected_at`.
     pub fn enrich(&self, input: MentionInput, now: OffsetDateTime) -> Mention {
         let source = input.source_kind();
-        let text = html_to_text(&input.text);
+        let text = plain_text(input.text);
         let title = input
             .title
-            .as_deref()
-            .map(html_to_text)
+            .map(plain_text)
             .filter(|title| !title.is_empty());
         let scored_text: std::borrow::Cow<'_, str> = match &title {
             Some(title) => format!("{title}\n{text}").into(),
@@ -178,6 +177,23 @@ pub fn html_to_text(text: &str) -> String {
     if !looks_like_html(text) {
         return text.trim().to_string();
     }
+    render_html(text)
+}
+
+/// [`html_to_text`] of an owned text: plain text that needs no trimming is kept as it is,
+/// without a copy (most mentions).
+fn plain_text(text: String) -> String {
+    if looks_like_html(&text) {
+        return render_html(&text);
+    }
+    if text.trim().len() == text.len() {
+        return text;
+    }
+    text.trim().to_string()
+}
+
+/// The text of an HTML fragment, whitespace collapsed.
+fn render_html(text: &str) -> String {
     // The trivial decorator renders links, emphasis and images as their bare text.
     let decorator = html2text::render::TrivialDecorator::new();
     let rendered = html2text::config::with_decorator(decorator)
@@ -319,5 +335,20 @@ mod tests {
     fn plain_text_passes_through() {
         assert_eq!(html_to_text("  a < b and c > d  "), "a < b and c > d");
         assert_eq!(html_to_text("AT&T is <3"), "AT&T is <3");
+    }
+
+    #[test]
+    fn owned_text_is_converted_as_borrowed_text_is() {
+        for text in [
+            "",
+            "  ",
+            "plain",
+            " padded\n",
+            "AT&T is <3",
+            "<p>An <b>outage</b> &amp; more</p>",
+            "  <i>spaced</i>  ",
+        ] {
+            assert_eq!(plain_text(text.to_string()), html_to_text(text), "{text:?}");
+        }
     }
 }

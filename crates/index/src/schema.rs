@@ -6,17 +6,19 @@
 use std::sync::Arc;
 
 use earful_core::query::Field as QueryField;
-use earful_core::text::{presence_analyzer, register_analyzers, KEYWORD_ANALYZER, TEXT_ANALYZER};
+use earful_core::text::{
+    cached_text_analyzer, presence_analyzer, register_analyzers, FastAscii, FinishWord,
+    KEYWORD_ANALYZER, TEXT_ANALYZER,
+};
 use earful_core::Mention;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 use tantivy::schema::{
     DateOptions, DateTimePrecision, Field, IndexRecordOption, NumericOptions, Schema,
     TextFieldIndexing, TextOptions, STORED,
 };
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, BoxTokenStream, LowerCaser, RawTokenizer, RemoveLongFilter,
-    SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer, Token, TokenFilter, TokenStream,
-    Tokenizer,
+    AsciiFoldingFilter, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer,
+    StopWordFilter, TextAnalyzer,
 };
 use tantivy::{DateTime, Index, TantivyDocument};
 
@@ -56,12 +58,11 @@ const TERMS_TOKEN_LIMIT: usize = 40;
 /// The analyzer of the `text` fast field (top terms): words, lowercased, folded, stop words
 /// removed — [`plain_terms_analyzer`]'s tokens, with a fused pass for ASCII text.
 pub(crate) fn terms_analyzer() -> TextAnalyzer {
-    TextAnalyzer::from(FastAscii {
-        limit: TERMS_TOKEN_LIMIT,
-        finish: StopWords(Arc::new(STOP_WORDS.iter().copied().collect())),
-        fallback: plain_terms_analyzer(),
-        token: Token::default(),
-    })
+    TextAnalyzer::from(FastAscii::new(
+        TERMS_TOKEN_LIMIT,
+        StopWords(Arc::new(STOP_WORDS.iter().copied().collect())),
+        plain_terms_analyzer(),
+    ))
 }
 
 /// The top-terms analysis as a chain of tantivy's filters: what [`terms_analyzer`] runs on
@@ -77,49 +78,6 @@ fn plain_terms_analyzer() -> TextAnalyzer {
         .build()
 }
 
-/// Longest prose word indexed, in bytes, exclusive: `earful_core::text::text_analyzer`'s
-/// limit (a test holds the two analyzers together).
-const PROSE_TOKEN_LIMIT: usize = 60;
-/// Most words a [`StemCache`] remembers before it starts over: a few MB, bounded whatever the
-/// input.
-const MAX_CACHED_STEMS: usize = 50_000;
-
-/// The analyzer the index runs on prose: exactly `earful_core::text::text_analyzer` (the
-/// same tokens, positions and offsets — a test checks it word by word), but each distinct
-/// word is stemmed once per analyzer instead of at every occurrence. Snowball stemming was a
-/// fifth of ingest's instructions, and the words of mentions repeat (Zipf).
-pub(crate) fn prose_analyzer() -> TextAnalyzer {
-    prose_analyzer_caching(MAX_CACHED_STEMS)
-}
-
-fn prose_analyzer_caching(capacity: usize) -> TextAnalyzer {
-    TextAnalyzer::from(FastAscii {
-        limit: PROSE_TOKEN_LIMIT,
-        finish: StemCache::new(capacity),
-        fallback: TextAnalyzer::builder(SimpleTokenizer::default())
-            .filter(RemoveLongFilter::limit(PROSE_TOKEN_LIMIT))
-            .filter(LowerCaser)
-            .filter(AsciiFoldingFilter)
-            .filter(CachedStemmer { capacity })
-            .build(),
-        token: Token::default(),
-    })
-}
-
-/// What the fused ASCII pass does with a word once it is split off and lowercased: rewrite it
-/// in place, and say whether it is kept.
-pub(crate) trait FinishWord: Clone + Send + Sync + 'static {
-    /// Finishes `word`; `false` drops it (its position stays taken, as tantivy's filters do).
-    fn finish(&mut self, word: &mut String) -> bool;
-}
-
-impl FinishWord for StemCache {
-    fn finish(&mut self, word: &mut String) -> bool {
-        self.stem_in_place(word);
-        true
-    }
-}
-
 /// Drops English stop words.
 #[derive(Clone)]
 pub(crate) struct StopWords(Arc<FxHashSet<&'static str>>);
@@ -127,228 +85,6 @@ pub(crate) struct StopWords(Arc<FxHashSet<&'static str>>);
 impl FinishWord for StopWords {
     fn finish(&mut self, word: &mut String) -> bool {
         !self.0.contains(word.as_str())
-    }
-}
-
-/// tantivy's `SimpleTokenizer` → `RemoveLongFilter(limit)` → `LowerCaser` →
-/// `AsciiFoldingFilter` → a last filter, in one pass over ASCII text (where folding changes
-/// nothing and a letter or digit is one byte), and the same chain of filters (`fallback`) for
-/// any other text. Each filter of a chain costs a virtual call and a pass over every token;
-/// analysis was a quarter of ingest's instructions.
-#[derive(Clone)]
-pub(crate) struct FastAscii<F> {
-    /// Words this many bytes long or longer are dropped.
-    limit: usize,
-    finish: F,
-    fallback: TextAnalyzer,
-    token: Token,
-}
-
-impl<F: FinishWord> Tokenizer for FastAscii<F> {
-    type TokenStream<'a> = FastAsciiStream<'a, F>;
-
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> FastAsciiStream<'a, F> {
-        if !text.is_ascii() {
-            return FastAsciiStream::Other(self.fallback.token_stream(text));
-        }
-        self.token.reset();
-        FastAsciiStream::Ascii {
-            text,
-            cursor: 0,
-            limit: self.limit,
-            token: &mut self.token,
-            finish: &mut self.finish,
-        }
-    }
-}
-
-/// The token stream of [`FastAscii`].
-pub(crate) enum FastAsciiStream<'a, F> {
-    /// The fused pass.
-    Ascii {
-        text: &'a str,
-        cursor: usize,
-        limit: usize,
-        token: &'a mut Token,
-        finish: &'a mut F,
-    },
-    /// The chain of filters.
-    Other(BoxTokenStream<'a>),
-}
-
-impl<F: FinishWord> TokenStream for FastAsciiStream<'_, F> {
-    fn advance(&mut self) -> bool {
-        match self {
-            FastAsciiStream::Other(stream) => stream.advance(),
-            FastAsciiStream::Ascii {
-                text,
-                cursor,
-                limit,
-                token,
-                finish,
-            } => next_ascii_word(text, cursor, *limit, token, *finish),
-        }
-    }
-
-    fn token(&self) -> &Token {
-        match self {
-            FastAsciiStream::Ascii { token, .. } => token,
-            FastAsciiStream::Other(stream) => stream.token(),
-        }
-    }
-
-    fn token_mut(&mut self) -> &mut Token {
-        match self {
-            FastAsciiStream::Ascii { token, .. } => token,
-            FastAsciiStream::Other(stream) => stream.token_mut(),
-        }
-    }
-}
-
-/// A token filter giving what tantivy's English [`Stemmer`] gives, remembering up to
-/// `capacity` stems.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct CachedStemmer {
-    capacity: usize,
-}
-
-impl TokenFilter for CachedStemmer {
-    type Tokenizer<T: Tokenizer> = CachedStemmerFilter<T>;
-
-    fn transform<T: Tokenizer>(self, tokenizer: T) -> CachedStemmerFilter<T> {
-        CachedStemmerFilter {
-            inner: tokenizer,
-            cache: StemCache::new(self.capacity),
-        }
-    }
-}
-
-/// [`CachedStemmer`] over a tokenizer. Each clone has its own cache: tantivy clones an
-/// analyzer for every segment writer, and a cache per thread needs no lock.
-#[derive(Clone)]
-pub(crate) struct CachedStemmerFilter<T> {
-    inner: T,
-    cache: StemCache,
-}
-
-impl<T: Tokenizer> Tokenizer for CachedStemmerFilter<T> {
-    type TokenStream<'a> = CachedStemmerStream<'a, T::TokenStream<'a>>;
-
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
-        CachedStemmerStream {
-            tail: self.inner.token_stream(text),
-            cache: &mut self.cache,
-        }
-    }
-}
-
-/// The token stream of [`CachedStemmerFilter`].
-pub(crate) struct CachedStemmerStream<'a, T> {
-    tail: T,
-    cache: &'a mut StemCache,
-}
-
-impl<T: TokenStream> TokenStream for CachedStemmerStream<'_, T> {
-    fn advance(&mut self) -> bool {
-        if !self.tail.advance() {
-            return false;
-        }
-        self.cache.stem_in_place(&mut self.tail.token_mut().text);
-        true
-    }
-
-    fn token(&self) -> &Token {
-        self.tail.token()
-    }
-
-    fn token_mut(&mut self) -> &mut Token {
-        self.tail.token_mut()
-    }
-}
-
-/// Word → English stem, bounded: when full it starts over, which only costs re-stemming.
-pub(crate) struct StemCache {
-    stems: FxHashMap<String, String>,
-    capacity: usize,
-    /// tantivy's own stemmer over the whole word, for words not seen yet, so a cached stem
-    /// is always the one the query side computes.
-    stemmer: TextAnalyzer,
-}
-
-impl StemCache {
-    pub(crate) fn new(capacity: usize) -> StemCache {
-        StemCache {
-            stems: FxHashMap::default(),
-            capacity,
-            stemmer: TextAnalyzer::builder(RawTokenizer::default())
-                .filter(Stemmer::default())
-                .build(),
-        }
-    }
-
-    /// Replaces a (lowercased, folded) word by its stem, reusing the word's buffer.
-    fn stem_in_place(&mut self, word: &mut String) {
-        if let Some(stem) = self.stems.get(word.as_str()) {
-            word.clear();
-            word.push_str(stem);
-            return;
-        }
-        let mut stream = self.stemmer.token_stream(word);
-        let stem = if stream.advance() {
-            stream.token().text.clone()
-        } else {
-            word.clone()
-        };
-        drop(stream);
-        if self.stems.len() >= self.capacity {
-            self.stems.clear();
-        }
-        let original = std::mem::replace(word, stem.clone());
-        self.stems.insert(original, stem);
-    }
-}
-
-impl Clone for StemCache {
-    /// A clone starts empty: the cache is only a shortcut, and copying a warm one would cost
-    /// more than refilling it.
-    fn clone(&self) -> StemCache {
-        StemCache::new(self.capacity)
-    }
-}
-
-/// Moves `token` to the next kept word of ASCII `text` from `cursor`, as the chain would.
-fn next_ascii_word<F: FinishWord>(
-    text: &str,
-    cursor: &mut usize,
-    limit: usize,
-    token: &mut Token,
-    finish: &mut F,
-) -> bool {
-    let bytes = text.as_bytes();
-    loop {
-        while *cursor < bytes.len() && !bytes[*cursor].is_ascii_alphanumeric() {
-            *cursor += 1;
-        }
-        if *cursor == bytes.len() {
-            return false;
-        }
-        let start = *cursor;
-        while *cursor < bytes.len() && bytes[*cursor].is_ascii_alphanumeric() {
-            *cursor += 1;
-        }
-        // Every word takes a position, kept or not, as in tantivy's chain.
-        token.position = token.position.wrapping_add(1);
-        if *cursor - start >= limit {
-            continue;
-        }
-        token.offset_from = start;
-        token.offset_to = *cursor;
-        token.text.clear();
-        token.text.push_str(&text[start..*cursor]);
-        token.text.make_ascii_lowercase();
-        if finish.finish(&mut token.text) {
-            return true;
-        }
     }
 }
 
@@ -493,8 +229,11 @@ pub(crate) fn build_schema() -> Schema {
 /// Registers every analyzer the schema names, on a fresh or opened index.
 pub(crate) fn register_tokenizers(index: &Index) {
     register_analyzers(index.tokenizers());
-    // The same analysis as core's prose analyzer, with the stems remembered.
-    index.tokenizers().register(TEXT_ANALYZER, prose_analyzer());
+    // The same analysis as core's prose analyzer, with the stems remembered (core's cache,
+    // the one the watch matcher uses too).
+    index
+        .tokenizers()
+        .register(TEXT_ANALYZER, cached_text_analyzer());
     register_analyzers(index.fast_field_tokenizer());
     index
         .fast_field_tokenizer()
@@ -656,7 +395,7 @@ impl DocumentBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use earful_core::text::text_analyzer;
+    use tantivy::tokenizer::TokenStream;
 
     /// Every token with its position and offsets.
     fn tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<(usize, usize, usize, String)> {
@@ -671,50 +410,6 @@ mod tests {
             ));
         }
         tokens
-    }
-
-    #[test]
-    fn the_caching_prose_analyzer_gives_core_s_tokens() {
-        let words = include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../sentiment/src/data/english_words.txt"
-        ));
-        let long = format!(
-            "{} {} {}",
-            "a".repeat(PROSE_TOKEN_LIMIT - 1),
-            "b".repeat(PROSE_TOKEN_LIMIT),
-            "c".repeat(PROSE_TOKEN_LIMIT + 1)
-        );
-        let texts = [
-            "Refunds REFUSED at the Café! Running, runs, ran; happily HAPPY happiness.",
-            "Die Lieferung kam wieder viel zu spät — naïve façade, Ærøskøbing, ﬁnance",
-            "Ｇｏｏｄ job 😀 #AcmeOutage @acme_support 404s v2.0 x86_64 l33t",
-            "Приложение снова не работает; 応用 が 落ちた; ٱلتَّطْبِيق",
-            "",
-            "   ...   ",
-            long.as_str(),
-        ];
-        let mut reference = text_analyzer();
-        // A tiny capacity makes the cache start over many times; every word is seen twice, so
-        // hits and misses both occur.
-        for capacity in [3, 1_000, MAX_CACHED_STEMS] {
-            let mut cached = prose_analyzer_caching(capacity);
-            for _ in 0..2 {
-                for text in texts {
-                    assert_eq!(
-                        tokens(&mut cached, text),
-                        tokens(&mut reference, text),
-                        "{text:?}"
-                    );
-                }
-                for chunk in words.lines().collect::<Vec<_>>().chunks(37) {
-                    let text = chunk.join(" ");
-                    assert_eq!(tokens(&mut cached, &text), tokens(&mut reference, &text));
-                    let upper = text.to_uppercase();
-                    assert_eq!(tokens(&mut cached, &upper), tokens(&mut reference, &upper));
-                }
-            }
-        }
     }
 
     #[test]
@@ -752,19 +447,5 @@ mod tests {
             let upper = text.to_uppercase();
             assert_eq!(tokens(&mut fused, &upper), tokens(&mut chain, &upper));
         }
-    }
-
-    #[test]
-    fn a_cache_stays_within_its_capacity_and_clones_empty() {
-        let mut cache = StemCache::new(4);
-        for word in ["running", "runs", "jumped", "happily", "cats", "running"] {
-            let mut buffer = word.to_string();
-            cache.stem_in_place(&mut buffer);
-            assert!(cache.stems.len() <= 4);
-        }
-        let mut word = "running".to_string();
-        cache.stem_in_place(&mut word);
-        assert_eq!(word, "run");
-        assert!(cache.clone().stems.is_empty());
     }
 }

@@ -31,7 +31,7 @@ pub use error::ApiError;
 pub use limits::{apply_limits, Limits};
 pub use metrics::METRICS_CONTENT_TYPE;
 pub use openapi::openapi;
-pub use state::{ApiState, LiveConfig, ReconfigureError};
+pub use state::{ApiState, LiveConfig, MetricsText, ReconfigureError};
 
 /// Everything the server serves: the API, the health probes, `/metrics`, the web pages and
 /// the alert feeds, behind the authorisation, size limits and timeouts of `state`, and counted

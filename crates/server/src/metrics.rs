@@ -164,5 +164,10 @@ pub(crate) async fn scrape(State(state): State<ApiState>) -> Result<Response, Ap
     let mut text = String::new();
     prometheus_client::encoding::prometheus_text::encode(&mut text, &registry)
         .map_err(|_| ApiError::internal("cannot encode the metrics"))?;
+    if let Some(extra) = state.extra_metrics() {
+        // Before the closing `# EOF`, which must stay the last line.
+        let body_end = text.rfind("# EOF").unwrap_or(text.len());
+        text.insert_str(body_end, &extra.render());
+    }
     Ok(([(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)], text).into_response())
 }

@@ -41,7 +41,32 @@ struct Inner {
     base_url: String,
     collect_metrics: Option<Arc<CollectMetrics>>,
     index_metrics: Option<Arc<IndexMetrics>>,
+    /// Metrics another part of the process renders itself (the scale-out roles').
+    extra_metrics: Option<MetricsText>,
     http_metrics: HttpMetrics,
+}
+
+/// A part of the process that renders its own metrics as Prometheus text (one `# HELP`,
+/// `# TYPE` and samples per series), appended to `/metrics` at scrape time.
+#[derive(Clone)]
+pub struct MetricsText(Arc<dyn Fn() -> String + Send + Sync>);
+
+impl MetricsText {
+    /// Wraps a renderer, such as `move || cluster_metrics.render()`.
+    pub fn new(render: impl Fn() -> String + Send + Sync + 'static) -> MetricsText {
+        MetricsText(Arc::new(render))
+    }
+
+    /// The text, as it is now.
+    pub fn render(&self) -> String {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for MetricsText {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("MetricsText")
+    }
 }
 
 /// The part of the config a running server takes on without a restart: watches, sources,
@@ -149,6 +174,7 @@ impl ApiState {
                 base_url,
                 collect_metrics: None,
                 index_metrics: None,
+                extra_metrics: None,
                 http_metrics: HttpMetrics::default(),
             }),
         }
@@ -215,6 +241,12 @@ impl ApiState {
         self.rebuild(|inner| inner.index_metrics = Some(metrics))
     }
 
+    /// The same state with metrics rendered elsewhere (the scale-out roles pass
+    /// `earful_cluster::ClusterMetrics::render`), which `/metrics` then shows after its own.
+    pub fn with_metrics_text(self, metrics: MetricsText) -> ApiState {
+        self.rebuild(|inner| inner.extra_metrics = Some(metrics))
+    }
+
     fn rebuild(self, change: impl FnOnce(&mut Inner)) -> ApiState {
         let mut inner = match Arc::try_unwrap(self.inner) {
             Ok(inner) => inner,
@@ -227,6 +259,7 @@ impl ApiState {
                 base_url: shared.base_url.clone(),
                 collect_metrics: shared.collect_metrics.clone(),
                 index_metrics: shared.index_metrics.clone(),
+                extra_metrics: shared.extra_metrics.clone(),
                 http_metrics: shared.http_metrics.clone(),
             },
         };
@@ -320,6 +353,10 @@ impl ApiState {
 
     pub(crate) fn index_metrics(&self) -> Option<&Arc<IndexMetrics>> {
         self.inner.index_metrics.as_ref()
+    }
+
+    pub(crate) fn extra_metrics(&self) -> Option<&MetricsText> {
+        self.inner.extra_metrics.as_ref()
     }
 
     pub(crate) fn http_metrics(&self) -> &HttpMetrics {

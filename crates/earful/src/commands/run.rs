@@ -74,10 +74,20 @@ pub fn run(config_path: Option<&Path>, args: RunArgs) -> anyhow::Result<ExitCode
 
 /// `--role collector`: the poll engine over this node's sources, publishing to NATS, until
 /// SIGTERM or SIGINT. Exits 1 with a message naming the URL when NATS cannot be reached.
+/// Like every node it serves `[server] listen`: the probes, `/metrics` (the collectors' and
+/// the cluster's series) and `/sources`, whose health it saves to `state.sqlite` after each
+/// round whose mentions the stream has acknowledged. Its index stays empty.
 fn run_collector(config: earful_core::config::Config) -> anyhow::Result<ExitCode> {
+    use std::future::IntoFuture;
+    use std::sync::{Arc, Mutex};
+
     use anyhow::Context;
     use tokio::signal::unix::{signal, SignalKind};
 
+    use crate::daemon::{alerting, collector::HealthSnapshot, pipeline};
+
+    let address = earful_server::check_exposure(&config.server)
+        .map_err(|error| UsageError(error.to_string()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("earful-runtime")
@@ -94,15 +104,62 @@ fn run_collector(config: earful_core::config::Config) -> anyhow::Result<ExitCode
             };
             tracing::info!(signal = name, "stopping");
         };
-        tracing::info!(node = %config.cluster.node, nats = %earful_cluster::redact(&config.cluster.nats), "starting as a collector");
-        earful_cluster::run_collector(
-            &config,
+        tracing::info!(node = %config.cluster.node, nats = %earful_cluster::redact(&config.cluster.nats), listen = %address, "starting as a collector");
+        let pipeline::DataDir {
+            index, store, health, ..
+        } = pipeline::open_data(&config)?;
+        let store = Arc::new(Mutex::new(store));
+        let metrics = Arc::new(earful_cluster::ClusterMetrics::default());
+        let connection =
+            earful_cluster::ClusterConnection::connect(&config.cluster, "collector", Arc::clone(&metrics))
+                .await?;
+        let collector = earful_cluster::Collector::start(connection).await?;
+        let assigned = earful_cluster::assigned_config(&config);
+        let names: Vec<String> = assigned
+            .sources
+            .iter()
+            .filter(|source| source.enabled)
+            .map(|source| source.name.clone())
+            .collect();
+        tracing::info!(node = %config.cluster.node, sources = names.len(), "collector sources assigned");
+        let cursors = collector.saved_cursors(&names).await?;
+        let mut engine = earful_collect::Engine::new(
+            &assigned,
             earful_collect::EngineOptions::from_config(&config.collect),
-            std::collections::BTreeMap::new(),
-            std::sync::Arc::default(),
-            shutdown,
+            &cursors,
+            health,
         )
-        .await?;
+        .context("cannot start the poll engine")?;
+
+        let render = Arc::clone(&metrics);
+        let state = earful_server::ApiState::from_config(Arc::new(index), &assigned)?
+            .with_state_database(pipeline::open_store(&config)?)
+            .with_collect_metrics(engine.metrics())
+            .with_metrics_text(earful_server::MetricsText::new(move || render.render()));
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen on `{address}`"))?;
+        let (server_stop, server_stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(
+            axum::serve(listener, earful_server::app(state))
+                .with_graceful_shutdown(async move {
+                    let _ = server_stopped.await;
+                })
+                .into_future(),
+        );
+        let save = |sources| {
+            let snapshot = HealthSnapshot {
+                sources,
+                brought_items: false,
+            };
+            if let Err(error) = alerting::save(&store, &snapshot) {
+                tracing::warn!(error = %format!("{error:#}"), "cannot save the source health");
+            }
+        };
+        let outcome = collector.run_with_health(&mut engine, shutdown, save).await;
+        let _ = server_stop.send(());
+        let _ = server.await;
+        outcome?;
         Ok(ExitCode::SUCCESS)
     })
 }

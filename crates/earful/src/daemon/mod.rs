@@ -66,6 +66,7 @@ const HEALTH_DEADLINE_FLOOR: Duration = Duration::from_secs(10);
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// The allocator option `earful run` needs (see [`reexec_for_allocator`]).
+#[cfg(feature = "mimalloc")]
 const ALLOCATOR_PURGE_ENV: &str = "MIMALLOC_PURGE_DELAY";
 
 /// Re-executes this process (same PID, same arguments) with mimalloc told to return freed
@@ -74,6 +75,7 @@ const ALLOCATOR_PURGE_ENV: &str = "MIMALLOC_PURGE_DELAY";
 /// purges freed pages only when the freeing thread allocates again, which tantivy's indexing
 /// threads, idle between commits, never do: a daemon that indexed four mentions kept ~50 MB
 /// of freed pages (BENCHMARKS.md, "Daemon"). Returns only when the exec failed.
+#[cfg(feature = "mimalloc")]
 pub fn reexec_for_allocator() {
     use std::os::unix::process::CommandExt;
     if std::env::var_os(ALLOCATOR_PURGE_ENV).is_some() {
@@ -365,6 +367,14 @@ async fn serve(
         .with_state_database(pipeline::open_store(&config)?)
         .with_collect_metrics(engine.metrics())
         .with_index_metrics(Arc::clone(&index_metrics));
+    let cluster_metrics = Arc::new(earful_cluster::ClusterMetrics::default());
+    // Only the indexer role has the stream's metrics; `--role all` shows what it always did.
+    let state = if intake == Intake::Stream {
+        let metrics = Arc::clone(&cluster_metrics);
+        state.with_metrics_text(earful_server::MetricsText::new(move || metrics.render()))
+    } else {
+        state
+    };
     // Alive from here on, ready only once every task runs.
     state.set_ready(false);
     let listener = tokio::net::TcpListener::bind(address)
@@ -415,7 +425,7 @@ async fn serve(
             let until_stopped = async move { collector::until_stopped(&mut stop).await };
             if let Err(failure) = earful_cluster::run_indexer(
                 &cluster,
-                Arc::default(),
+                cluster_metrics,
                 enricher,
                 writer,
                 earful_cluster::IndexerOptions::default(),
