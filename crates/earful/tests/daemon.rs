@@ -271,6 +271,17 @@ fn serves_collects_reloads_stops_and_resumes_without_duplicates() {
     scratch.write_config(&sources, "");
     let daemon = Daemon::start(&scratch, "first", &[]);
     daemon.wait_ready();
+    if cfg!(feature = "mimalloc") {
+        // It re-executed itself (same PID) with the allocator options that keep idle memory low.
+        let environ = std::fs::read(format!("/proc/{}/environ", daemon.pid())).unwrap();
+        let environ = String::from_utf8_lossy(&environ);
+        for option in ["MIMALLOC_PURGE_DELAY=0", "MIMALLOC_ARENA_EAGER_COMMIT=0"] {
+            assert!(
+                environ.split('\0').any(|v| v == option),
+                "{option}: {environ}"
+            );
+        }
+    }
     wait_for("the blog's two posts", || daemon.mentions() == 2);
     wait_for("the blog's health", || {
         daemon.source("acme-blog")["health"]["polls"] == 1

@@ -65,20 +65,32 @@ const HEALTH_DEADLINE_FLOOR: Duration = Duration::from_secs(10);
 /// The exit code after a second stop signal (128 + SIGINT, as shells report an interrupt).
 pub const EXIT_INTERRUPTED: i32 = 130;
 
-/// The allocator option `earful run` needs (see [`reexec_for_allocator`]).
+/// The allocator options `earful run` needs (see [`reexec_for_allocator`]).
 #[cfg(feature = "mimalloc")]
-const ALLOCATOR_PURGE_ENV: &str = "MIMALLOC_PURGE_DELAY";
+const ALLOCATOR_OPTIONS: [(&str, &str); 2] = [
+    // Return freed pages to the system at once rather than after a delay.
+    ("MIMALLOC_PURGE_DELAY", "0"),
+    // Commit arena memory as pages are used, not a whole arena when it is reserved: without
+    // this, an idle daemon's resident set grew by pages it never used.
+    ("MIMALLOC_ARENA_EAGER_COMMIT", "0"),
+];
 
-/// Re-executes this process (same PID, same arguments) with mimalloc told to return freed
-/// memory to the system at once, unless the variable is set already. mimalloc reads its
-/// options when the process loads, so they cannot be set later from `main`; and its default
-/// purges freed pages only when the freeing thread allocates again, which tantivy's indexing
-/// threads, idle between commits, never do: a daemon that indexed four mentions kept ~50 MB
-/// of freed pages (BENCHMARKS.md, "Daemon"). Returns only when the exec failed.
+/// Re-executes this process (same PID, same arguments) with mimalloc told to give freed
+/// memory back to the system at once, unless any of these options is set already (then the
+/// caller's choice stands). mimalloc reads its options when the process loads, so they cannot
+/// be set later from `main`; and by default it keeps freed pages committed and purges them
+/// only when the freeing thread allocates again, which tantivy's indexing threads, idle
+/// between commits, never do. And it commits a whole arena when it reserves one: an idle
+/// daemon that had indexed 100 mentions grew from 60 to 88 MB while doing nothing, and stays at
+/// 37 MB with these options (BENCHMARKS.md, "Daemon idle memory"). Returns only when the exec
+/// failed.
 #[cfg(feature = "mimalloc")]
 pub fn reexec_for_allocator() {
     use std::os::unix::process::CommandExt;
-    if std::env::var_os(ALLOCATOR_PURGE_ENV).is_some() {
+    if ALLOCATOR_OPTIONS
+        .iter()
+        .any(|(name, _)| std::env::var_os(name).is_some())
+    {
         return;
     }
     let Ok(executable) = std::env::current_exe() else {
@@ -89,9 +101,12 @@ pub fn reexec_for_allocator() {
     if let Some(name) = arguments.next() {
         command.arg0(name);
     }
-    let failure = command.args(arguments).env(ALLOCATOR_PURGE_ENV, "0").exec();
+    let failure = command
+        .args(arguments)
+        .envs(ALLOCATOR_OPTIONS.iter().copied())
+        .exec();
     // Still here: run with the allocator's defaults.
-    eprintln!("warning: cannot re-execute with `{ALLOCATOR_PURGE_ENV}=0`: {failure}");
+    eprintln!("warning: cannot re-execute with the allocator's options: {failure}");
 }
 
 /// Where the daemon's mentions come from.
